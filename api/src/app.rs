@@ -1,0 +1,253 @@
+//! Building the HTTP application: the OpenAPI service, Swagger UI, and the one
+//! middleware that gives every response its request id, API version and, on failure,
+//! the JSON error body.
+
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{Body, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route};
+use poem_openapi::error::{
+    AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
+};
+use poem_openapi::{ExtraHeader, OpenApiService};
+
+use crate::errors::ApiError;
+use crate::request_id;
+use crate::routes::campaigns::CampaignsApi;
+use crate::routes::health::HealthApi;
+use crate::state::AppState;
+
+pub const API_VERSION: &str = "v1";
+/// Largest accepted request body: 10,000 contacts with long names fit with room to spare.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+pub type Service = OpenApiService<(CampaignsApi, HealthApi), ()>;
+
+/// The OpenAPI service; also what `waplify-api openapi` prints.
+pub fn api_service() -> Service {
+    OpenApiService::new(
+        (CampaignsApi, HealthApi),
+        "Waplify Send",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Send WhatsApp template campaigns. Create a campaign, send it, and follow its \
+             progress; delivery runs in the background with per-recipient retries.\n\n\
+             Authenticate with `Authorization: Bearer wapl_…`. Every error answers \
+             `{\"error\", \"message\", \"request_id\", \"timestamp\"}`.",
+    )
+    .extra_request_header::<Option<String>, _>(
+        ExtraHeader::new("X-Request-ID")
+            .description("Your id for this request (a UUID); echoed back."),
+    )
+    .extra_response_header::<String, _>(
+        ExtraHeader::new("X-Request-ID")
+            .description("The caller's UUID if it sent one, else a new one."),
+    )
+    .extra_response_header::<String, _>(ExtraHeader::new("API-Version").description("`v1`."))
+}
+
+/// The committed spec's text: pretty JSON with a trailing newline.
+pub fn spec_json() -> String {
+    let mut spec = api_service().spec();
+    if !spec.ends_with('\n') {
+        spec.push('\n');
+    }
+    spec
+}
+
+pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
+    let service = api_service();
+    let routes = Arc::new(KnownRoutes::from_spec(&service.spec()));
+    let app = Route::new()
+        .at("/openapi.json", service.spec_endpoint())
+        .nest("/docs", service.swagger_ui())
+        .nest("/", service)
+        .data(state);
+    app.into_endpoint().around(move |ep, req| {
+        let routes = routes.clone();
+        async move { Ok(handle(ep, req, &routes).await) }
+    })
+}
+
+async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, routes: &KnownRoutes) -> Response {
+    let rid = request_id::choose(
+        req.headers()
+            .get(request_id::HEADER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let mut resp = request_id::scope(rid.clone(), async {
+        if let Err(e) = limit_body(&mut req).await {
+            return e.into_response();
+        }
+        match ep.call(req).await {
+            Ok(r) => {
+                let r = r.into_response();
+                if r.status().is_client_error() || r.status().is_server_error() {
+                    ensure_json_error(r, &method, &path, routes)
+                } else {
+                    r
+                }
+            }
+            Err(e) => error_response(e, &method, &path, routes),
+        }
+    })
+    .await;
+    let headers = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        headers.insert("x-request-id", v);
+    }
+    headers.insert("api-version", HeaderValue::from_static(API_VERSION));
+    resp
+}
+
+/// Rejects bodies over [`MAX_BODY_BYTES`]: by `Content-Length` when given, else while reading.
+async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request body is larger than {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return if len > MAX_BODY_BYTES {
+            Err(too_large())
+        } else {
+            Ok(())
+        };
+    }
+    if req.headers().get(header::TRANSFER_ENCODING).is_none() {
+        return Ok(());
+    }
+    let mut stream = req.take_body().into_bytes_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("Could not read the request body: {e}")))?;
+        if buf.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    req.set_body(Body::from_vec(buf));
+    Ok(())
+}
+
+/// Turns any error raised outside a handler into the JSON error body.
+fn error_response(e: poem::Error, method: &Method, path: &str, routes: &KnownRoutes) -> Response {
+    if e.is_from_response() {
+        return ensure_json_error(e.into_response(), method, path, routes);
+    }
+    let status = e.status();
+    let message = if e.is::<AuthorizationError>() || status == StatusCode::UNAUTHORIZED {
+        return ApiError::unauthorized().into_response();
+    } else if let Some(p) = e.downcast_ref::<ParseRequestPayloadError>() {
+        format!("Invalid request body: {}", p.reason)
+    } else if let Some(p) = e.downcast_ref::<ParseParamError>() {
+        format!("Invalid query parameter '{}': {}", p.name, p.reason)
+    } else if e.is::<ContentTypeError>() || status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        return ApiError::bad_request("Content-Type must be application/json").into_response();
+    } else if status == StatusCode::NOT_FOUND {
+        format!("No route for {method} {path}")
+    } else if status == StatusCode::METHOD_NOT_ALLOWED {
+        return method_not_allowed(method, path, routes);
+    } else if status.is_server_error() {
+        return ApiError::internal(e).into_response();
+    } else {
+        e.to_string()
+    };
+    ApiError::new(status, message).into_response()
+}
+
+/// Keeps JSON error bodies; replaces anything else (poem's plain-text 404s and 405s).
+fn ensure_json_error(r: Response, method: &Method, path: &str, routes: &KnownRoutes) -> Response {
+    let is_json = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return r;
+    }
+    match r.status() {
+        StatusCode::METHOD_NOT_ALLOWED => method_not_allowed(method, path, routes),
+        StatusCode::NOT_FOUND => {
+            ApiError::not_found(format!("No route for {method} {path}")).into_response()
+        }
+        StatusCode::UNAUTHORIZED => ApiError::unauthorized().into_response(),
+        status if status.is_server_error() => {
+            ApiError::internal(format!("{status} without body")).into_response()
+        }
+        status => ApiError::new(status, status.canonical_reason().unwrap_or("Bad request"))
+            .into_response(),
+    }
+}
+
+fn method_not_allowed(method: &Method, path: &str, routes: &KnownRoutes) -> Response {
+    let allowed = routes.allowed(path);
+    let mut resp = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "Method {method} is not allowed on {path}; allowed: {}",
+            allowed.join(", ")
+        ),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    resp
+}
+
+/// Path templates and their methods, read from the spec, for `Allow` headers.
+struct KnownRoutes(Vec<(Vec<String>, Vec<String>)>);
+
+impl KnownRoutes {
+    fn from_spec(spec: &str) -> KnownRoutes {
+        let value: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+        let mut out = Vec::new();
+        if let Some(paths) = value.get("paths").and_then(|p| p.as_object()) {
+            for (template, ops) in paths {
+                let segments = template
+                    .trim_matches('/')
+                    .split('/')
+                    .map(str::to_owned)
+                    .collect();
+                let methods = ops
+                    .as_object()
+                    .map(|o| o.keys().map(|m| m.to_uppercase()).collect())
+                    .unwrap_or_default();
+                out.push((segments, methods));
+            }
+        }
+        out.push((vec!["openapi.json".into()], vec!["GET".into()]));
+        KnownRoutes(out)
+    }
+
+    fn allowed(&self, path: &str) -> Vec<String> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let mut methods: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(tpl, _)| {
+                tpl.len() == parts.len()
+                    && tpl
+                        .iter()
+                        .zip(&parts)
+                        .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
+            })
+            .flat_map(|(_, m)| m.iter().cloned())
+            .collect();
+        methods.sort();
+        methods.dedup();
+        methods
+    }
+}

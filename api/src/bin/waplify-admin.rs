@@ -1,0 +1,271 @@
+//! `waplify-admin`: the operator CLI. Prints JSON on stdout; on error, one line on
+//! stderr and a non-zero exit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use waplify_api::admin::{self, AdminError, NewNumber, NewTemplate};
+use waplify_shared::config::CommonConfig;
+use waplify_shared::{db, queue};
+
+#[derive(Parser)]
+#[command(
+    name = "waplify-admin",
+    version,
+    about = "Waplify Send operator CLI (JSON on stdout)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// WhatsApp numbers.
+    #[command(subcommand)]
+    Number(NumberCmd),
+    /// Message templates.
+    #[command(subcommand)]
+    Template(TemplateCmd),
+    /// Wallet credits.
+    #[command(subcommand)]
+    Credits(CreditsCmd),
+    /// Redis queues (read directly from the keys).
+    #[command(subcommand)]
+    Queue(QueueCmd),
+    /// Create (once) the demo account, number and template; print them.
+    Demo {
+        #[arg(long, default_value = "data/demo.json")]
+        state_file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCmd {
+    /// Create an account and its first API key (shown only here).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 0)]
+        credits: i64,
+    },
+    /// Show an account, its balance, keys, numbers and templates.
+    Show {
+        #[arg(long)]
+        account: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Create another API key for an account.
+    Create {
+        #[arg(long)]
+        account: String,
+    },
+    /// Revoke the key with this prefix (`wapl_` + 8 characters).
+    Revoke {
+        #[arg(long)]
+        key_prefix: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum NumberCmd {
+    /// Register a WhatsApp Business phone number.
+    Add {
+        #[arg(long)]
+        account: String,
+        /// Meta's phone number id (the path segment of the Cloud API).
+        #[arg(long)]
+        phone_number_id: String,
+        #[arg(long)]
+        access_token: String,
+        #[arg(long)]
+        display_phone: Option<String>,
+        /// Messages per second this number may send.
+        #[arg(long, default_value_t = 80)]
+        mps: i32,
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// Activate or deactivate a number.
+    SetStatus {
+        #[arg(long)]
+        id: String,
+        /// active | inactive
+        status: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TemplateCmd {
+    /// Register a template.
+    Add {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "en")]
+        language: String,
+        #[arg(long, default_value = "APPROVED")]
+        status: String,
+        #[arg(long, default_value = "MARKETING")]
+        category: String,
+        /// NONE | TEXT | IMAGE | VIDEO | DOCUMENT
+        #[arg(long, default_value = "NONE")]
+        header: String,
+        #[arg(long, default_value_t = 0)]
+        body_vars: i32,
+        #[arg(long, default_value_t = 0)]
+        header_vars: i32,
+        /// The number this template belongs to.
+        #[arg(long)]
+        number: Option<String>,
+    },
+    /// Change a template's review status.
+    SetStatus {
+        #[arg(long)]
+        id: String,
+        /// APPROVED | PENDING | REJECTED | PAUSED | DISABLED
+        status: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CreditsCmd {
+    /// Add credits to an account's wallet.
+    Add {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        amount: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueCmd {
+    /// Depth of every queue: active, scheduled (and due), inflight per worker, done, dead.
+    Stats,
+    /// Where a task is, with its payload and metadata.
+    Task { task_id: String },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(value) => {
+            println!("{value:#}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("waplify-admin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<Value, AdminError> {
+    let common = CommonConfig::from_env().map_err(|e| AdminError(e.to_string()))?;
+    if let Command::Queue(q) = command {
+        let conn = queue::connect(&common.redis_url)
+            .await
+            .map_err(|e| AdminError(e.to_string()))?;
+        let queues = queue::Queues::new(conn, common.queue_prefix);
+        let redis_err = |e: redis::RedisError| AdminError(format!("redis error: {e}"));
+        return match q {
+            QueueCmd::Stats => Ok(
+                serde_json::to_value(queues.stats().await.map_err(redis_err)?).unwrap_or_default(),
+            ),
+            QueueCmd::Task { task_id } => {
+                match queues.find_task(&task_id).await.map_err(redis_err)? {
+                    Some(info) => Ok(serde_json::to_value(info).unwrap_or_default()),
+                    None => Err(AdminError(format!("task {task_id} not found in any queue"))),
+                }
+            }
+        };
+    }
+    let db = db::connect(&common.database_url)
+        .await
+        .map_err(|e| AdminError(e.to_string()))?;
+    db::ensure_schema(&db, common.auto_migrate)
+        .await
+        .map_err(|e| AdminError(e.to_string()))?;
+    match command {
+        Command::Account(AccountCmd::Create { name, credits }) => {
+            admin::account_create(&db, &name, credits).await
+        }
+        Command::Account(AccountCmd::Show { account }) => admin::account_show(&db, &account).await,
+        Command::Key(KeyCmd::Create { account }) => admin::key_create(&db, &account).await,
+        Command::Key(KeyCmd::Revoke { key_prefix }) => admin::key_revoke(&db, &key_prefix).await,
+        Command::Number(NumberCmd::Add {
+            account,
+            phone_number_id,
+            access_token,
+            display_phone,
+            mps,
+            inactive,
+        }) => {
+            admin::number_add(
+                &db,
+                NewNumber {
+                    account: &account,
+                    phone_number_id: &phone_number_id,
+                    access_token: &access_token,
+                    display_phone: display_phone.as_deref(),
+                    mps,
+                    active: !inactive,
+                },
+            )
+            .await
+        }
+        Command::Number(NumberCmd::SetStatus { id, status }) => {
+            admin::number_set_status(&db, &id, &status).await
+        }
+        Command::Template(TemplateCmd::Add {
+            account,
+            name,
+            language,
+            status,
+            category,
+            header,
+            body_vars,
+            header_vars,
+            number,
+        }) => {
+            admin::template_add(
+                &db,
+                NewTemplate {
+                    account: &account,
+                    name: &name,
+                    language: &language,
+                    status: &status,
+                    category: &category,
+                    header: &header,
+                    body_vars,
+                    header_vars,
+                    number: number.as_deref(),
+                },
+            )
+            .await
+        }
+        Command::Template(TemplateCmd::SetStatus { id, status }) => {
+            admin::template_set_status(&db, &id, &status).await
+        }
+        Command::Credits(CreditsCmd::Add { account, amount }) => {
+            admin::credits_add(&db, &account, amount).await
+        }
+        Command::Demo { state_file } => admin::demo(&db, &state_file).await,
+        Command::Queue(_) => unreachable!("handled above"),
+    }
+}

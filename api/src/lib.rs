@@ -1,0 +1,22 @@
+//! The Waplify Send HTTP API: campaigns in, dispatch jobs out.
+
+pub mod admin;
+pub mod app;
+pub mod append;
+pub mod auth;
+pub mod create;
+pub mod errors;
+pub mod listing;
+pub mod lookup;
+pub mod precheck;
+pub mod recipients;
+pub mod request_id;
+pub mod routes;
+pub mod send;
+pub mod state;
+pub mod stats;
+pub mod text;
+pub mod views;
+
+pub use app::{api_service, build_app, spec_json};
+pub use state::AppState;

@@ -1,0 +1,146 @@
+//! Settings read from the environment. Every variable has a default, so a bare
+//! `waplify-api serve` works on a laptop; a bad value stops the process with one line
+//! naming the variable.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A setting that is present but unusable, or a service it names that cannot be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        ConfigError {
+            var,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Reads `name`, falling back to `default` when unset or empty.
+pub fn string(name: &'static str, default: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v.trim().to_owned(),
+        _ => default.to_owned(),
+    }
+}
+
+/// Reads and parses `name`, falling back to `default` when unset or empty.
+pub fn parse<T: FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|e| ConfigError::new(name, format!("cannot parse '{}': {e}", v.trim()))),
+        _ => Ok(default),
+    }
+}
+
+/// Reads a duration given in milliseconds.
+pub fn millis(name: &'static str, default_ms: u64) -> Result<Duration, ConfigError> {
+    parse(name, default_ms).map(Duration::from_millis)
+}
+
+/// Reads a boolean (`1/0`, `true/false`, `yes/no`).
+pub fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            other => Err(ConfigError::new(
+                name,
+                format!("expected true or false, got '{other}'"),
+            )),
+        },
+        _ => Ok(default),
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/waplify.db?mode=rwc";
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub const DEFAULT_QUEUE_PREFIX: &str = "waplify";
+
+/// What both the API and the worker need.
+#[derive(Clone, Debug)]
+pub struct CommonConfig {
+    /// `DATABASE_URL`: `sqlite://…` (embedded default) or `postgres://…`.
+    pub database_url: String,
+    /// `REDIS_URL`.
+    pub redis_url: String,
+    /// `WAPLIFY_QUEUE_PREFIX`: every Redis key we touch starts with it.
+    pub queue_prefix: String,
+    /// `CREDITS_PER_MESSAGE`: what one recipient costs.
+    pub credits_per_message: i64,
+    /// `WAPLIFY_AUTO_MIGRATE`: apply pending migrations at start instead of refusing to run.
+    pub auto_migrate: bool,
+}
+
+impl CommonConfig {
+    pub fn from_env() -> Result<CommonConfig, ConfigError> {
+        let queue_prefix = string("WAPLIFY_QUEUE_PREFIX", DEFAULT_QUEUE_PREFIX);
+        if queue_prefix.is_empty()
+            || !queue_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b))
+        {
+            return Err(ConfigError::new(
+                "WAPLIFY_QUEUE_PREFIX",
+                "use letters, digits and _ - . : only",
+            ));
+        }
+        let credits_per_message = parse("CREDITS_PER_MESSAGE", 1i64)?;
+        if credits_per_message < 0 {
+            return Err(ConfigError::new(
+                "CREDITS_PER_MESSAGE",
+                "must not be negative",
+            ));
+        }
+        Ok(CommonConfig {
+            database_url: string("DATABASE_URL", DEFAULT_DATABASE_URL),
+            redis_url: string("REDIS_URL", DEFAULT_REDIS_URL),
+            queue_prefix,
+            credits_per_message,
+            auto_migrate: flag("WAPLIFY_AUTO_MIGRATE", false)?,
+        })
+    }
+}
+
+/// A URL with its password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

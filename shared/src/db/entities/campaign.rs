@@ -1,0 +1,42 @@
+//! `campaigns` rows.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "campaigns")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub account_id: String,
+    pub template_id: String,
+    pub number_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// JSON object of body variables (`{"1": "…"}`).
+    pub body_data: String,
+    /// JSON object of header variables.
+    pub header_data: String,
+    pub media_url: Option<String>,
+    pub filename: Option<String>,
+    pub status: String,
+    pub scheduled_at: Option<DateTimeUtc>,
+    pub scheduled_timezone: Option<String>,
+    pub task_id: Option<String>,
+    pub total_contacts: i64,
+    pub credits_reserved: i64,
+    pub credits_refunded: i64,
+    pub error_code: Option<i32>,
+    pub error_message: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub queued_at: Option<DateTimeUtc>,
+    pub started_at: Option<DateTimeUtc>,
+    pub completed_at: Option<DateTimeUtc>,
+    /// Set once, when the reservation has been reconciled with what was sent.
+    pub settled_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,154 @@
+//! Database access: connecting, migrating, and the write-transaction helper.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::config::{ConfigError, redact_url};
+
+pub mod entities;
+pub mod migration;
+pub mod transition;
+
+pub use migration::Migrator;
+
+pub type Db = DatabaseConnection;
+
+/// Connects to `DATABASE_URL`, creating the directory of a SQLite file if needed.
+/// Fails with a `ConfigError` naming the variable, never a panic.
+pub async fn connect(url: &str) -> Result<Db, ConfigError> {
+    const VAR: &str = "DATABASE_URL";
+    let is_sqlite = url.starts_with("sqlite:");
+    if !is_sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return Err(ConfigError::new(
+            VAR,
+            format!(
+                "unsupported database URL '{}': use sqlite://… or postgres://…",
+                redact_url(url)
+            ),
+        ));
+    }
+    if is_sqlite {
+        if let Some(dir) = sqlite_file(url).and_then(|f| std::path::Path::new(f).parent()) {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    ConfigError::new(
+                        VAR,
+                        format!("cannot create directory {}: {e}", dir.display()),
+                    )
+                })?;
+            }
+        }
+    }
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(30))
+        .max_connections(if is_sqlite { 8 } else { 20 })
+        .min_connections(1)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+        });
+    let db = Database::connect(opts).await.map_err(|e| {
+        ConfigError::new(
+            VAR,
+            format!("cannot connect to {}: {}", redact_url(url), brief(&e)),
+        )
+    })?;
+    db.execute_unprepared("SELECT 1").await.map_err(|e| {
+        ConfigError::new(
+            VAR,
+            format!("cannot query {}: {}", redact_url(url), brief(&e)),
+        )
+    })?;
+    Ok(db)
+}
+
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// The database error without the driver's nested debug noise.
+pub fn brief(e: &DbErr) -> String {
+    let s = e.to_string();
+    s.strip_prefix("Connection Error: ")
+        .or_else(|| s.strip_prefix("Execution Error: "))
+        .unwrap_or(&s)
+        .to_owned()
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &Db) -> Result<usize, DbErr> {
+    let pending = Migrator::get_pending_migrations(db).await?.len();
+    Migrator::up(db, None).await?;
+    Ok(pending)
+}
+
+/// Refuses to run on a schema that is behind, unless told to migrate at start.
+pub async fn ensure_schema(db: &Db, auto_migrate: bool) -> Result<(), ConfigError> {
+    if auto_migrate {
+        migrate(db).await.map_err(|e| {
+            ConfigError::new("DATABASE_URL", format!("migration failed: {}", brief(&e)))
+        })?;
+        return Ok(());
+    }
+    let pending = Migrator::get_pending_migrations(db).await.map_err(|e| {
+        ConfigError::new(
+            "DATABASE_URL",
+            format!("cannot read schema version: {}", brief(&e)),
+        )
+    })?;
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            "DATABASE_URL",
+            format!(
+                "the database schema is behind ({} pending migration(s)); run `waplify-api migrate` \
+                 or start with WAPLIFY_AUTO_MIGRATE=1",
+                pending.len()
+            ),
+        ))
+    }
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of one failing
+/// when it upgrades a read lock.
+pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+    } else {
+        db.begin().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+
+    #[test]
+    fn finds_the_sqlite_file() {
+        assert_eq!(
+            sqlite_file("sqlite://data/w.db?mode=rwc"),
+            Some("data/w.db")
+        );
+        assert_eq!(sqlite_file("sqlite:w.db"), Some("w.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
+}

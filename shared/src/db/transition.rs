@@ -1,0 +1,169 @@
+//! Guarded status transitions. Each is one `UPDATE … WHERE status IN (allowed)`;
+//! only the rows it actually changed count, and only those get a history row.
+//! That is what makes retried jobs, duplicate deliveries and late callbacks harmless.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, CaseStatement, Expr, Query, SimpleExpr};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Value,
+};
+
+use super::entities::{campaign, message, message_event};
+use crate::status::{CampaignStatus, MessageStatus};
+
+/// Moves one campaign to `to` from any of its allowed predecessors, setting `extra`
+/// columns too. Returns whether this caller made the change.
+pub async fn campaign<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    to: CampaignStatus,
+    now: DateTime<Utc>,
+    extra: Vec<(campaign::Column, SimpleExpr)>,
+) -> Result<bool, DbErr> {
+    let mut update = campaign::Entity::update_many()
+        .col_expr(campaign::Column::Status, Expr::value(to.as_str()))
+        .col_expr(campaign::Column::UpdatedAt, Expr::value(now));
+    for (col, expr) in extra {
+        update = update.col_expr(col, expr);
+    }
+    let result = update
+        .filter(campaign::Column::Id.eq(id))
+        .filter(campaign::Column::Status.is_in(crate::status::names(to.predecessors())))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Which messages a bulk move considers.
+pub enum Target<'a> {
+    /// These ids (one batch of a campaign).
+    Ids(&'a [String]),
+    /// Up to `limit` messages of a campaign in the `from` state.
+    Campaign { campaign_id: &'a str, limit: u64 },
+}
+
+/// What the history rows of a move say.
+pub enum Detail {
+    Same(Option<String>),
+    PerId(HashMap<String, String>),
+}
+
+/// One bulk message transition.
+pub struct MessageMove<'a> {
+    pub campaign_id: &'a str,
+    pub target: Target<'a>,
+    pub from: MessageStatus,
+    pub to: MessageStatus,
+    /// Only rows still held by this claim token move: a worker whose lease expired
+    /// and whose messages were handed to someone else cannot overwrite them.
+    pub claim: Option<&'a str>,
+    pub sets: Vec<(message::Column, SimpleExpr)>,
+    pub detail: Detail,
+}
+
+/// Applies a move and writes one `message_events` row per message that moved.
+/// Returns the ids that moved.
+pub async fn messages<C: ConnectionTrait>(
+    db: &C,
+    mv: MessageMove<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, DbErr> {
+    debug_assert!(
+        mv.to.predecessors().contains(&mv.from),
+        "{:?} -> {:?}",
+        mv.from,
+        mv.to
+    );
+    let table = Alias::new("messages");
+    let mut update = Query::update();
+    update
+        .table(table.clone())
+        .value(message::Column::Status, mv.to.as_str())
+        .value(message::Column::UpdatedAt, now);
+    for (col, expr) in mv.sets {
+        update.value(col, expr);
+    }
+    update
+        .and_where(message::Column::CampaignId.eq(mv.campaign_id))
+        .and_where(message::Column::Status.eq(mv.from.as_str()));
+    if let Some(claim) = mv.claim {
+        update.and_where(message::Column::Claim.eq(claim));
+    }
+    match mv.target {
+        Target::Ids(ids) => {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            update.and_where(message::Column::Id.is_in(ids.iter().cloned()));
+        }
+        Target::Campaign { campaign_id, limit } => {
+            let mut sub = Query::select();
+            sub.column(message::Column::Id)
+                .from(table.clone())
+                .and_where(message::Column::CampaignId.eq(campaign_id))
+                .and_where(message::Column::Status.eq(mv.from.as_str()))
+                .limit(limit);
+            update.and_where(message::Column::Id.in_subquery(sub));
+        }
+    }
+    update.returning_col(message::Column::Id);
+    let moved: Vec<String> = db
+        .query_all(&update)
+        .await?
+        .into_iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect::<Result<_, _>>()?;
+    record_events(
+        db,
+        mv.campaign_id,
+        &moved,
+        Some(mv.from),
+        mv.to,
+        &mv.detail,
+        now,
+    )
+    .await?;
+    Ok(moved)
+}
+
+/// Appends history rows for messages that just changed state.
+pub async fn record_events<C: ConnectionTrait>(
+    db: &C,
+    campaign_id: &str,
+    ids: &[String],
+    from: Option<MessageStatus>,
+    to: MessageStatus,
+    detail: &Detail,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    for chunk in ids.chunks(2000) {
+        let rows = chunk.iter().map(|id| message_event::ActiveModel {
+            id: NotSet,
+            message_id: Set(id.clone()),
+            campaign_id: Set(campaign_id.to_owned()),
+            from_status: Set(from.map(|s| s.as_str().to_owned())),
+            to_status: Set(to.as_str().to_owned()),
+            at: Set(now),
+            detail: Set(match detail {
+                Detail::Same(d) => d.clone(),
+                Detail::PerId(map) => map.get(id).cloned(),
+            }),
+        });
+        message_event::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `CASE id WHEN … THEN … END`: one value per row in a single bulk `UPDATE`.
+pub fn case_by_id<V: Into<Value>>(pairs: impl IntoIterator<Item = (String, V)>) -> SimpleExpr {
+    let mut case = CaseStatement::new();
+    for (id, value) in pairs {
+        case = case.case(message::Column::Id.eq(id), Expr::val(value.into()));
+    }
+    case.into()
+}

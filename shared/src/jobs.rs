@@ -1,0 +1,71 @@
+//! Job types and the queues they travel on. Only this crate names queues, so the API
+//! that pushes and the worker that pulls cannot disagree.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::ids::{CampaignId, MessageId};
+
+/// The queues, each under the configured prefix (`waplify:send`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QueueKind {
+    Dispatch,
+    Send,
+    Retry,
+}
+
+impl QueueKind {
+    pub const ALL: [QueueKind; 3] = [QueueKind::Dispatch, QueueKind::Send, QueueKind::Retry];
+
+    pub fn suffix(self) -> &'static str {
+        match self {
+            QueueKind::Dispatch => "dispatch",
+            QueueKind::Send => "send",
+            QueueKind::Retry => "retry",
+        }
+    }
+
+    /// The apalis queue name, which prefixes every key of the queue.
+    pub fn name(self, prefix: &str) -> String {
+        format!("{prefix}:{}", self.suffix())
+    }
+}
+
+/// A job payload bound to its queue.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
+    const QUEUE: QueueKind;
+}
+
+/// Starts a queued campaign: `queued -> running`, then opens its send lanes.
+/// Its task id is the `task_id` the send endpoint returned.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DispatchCampaign {
+    pub campaign_id: CampaignId,
+}
+
+impl Job for DispatchCampaign {
+    const QUEUE: QueueKind = QueueKind::Dispatch;
+}
+
+/// One step of a send lane: claim the next batch of due recipients of a campaign
+/// in SQL, send them, record the outcomes, then push the lane's next step.
+/// The batch is chosen by the claim, not carried in the job, so a job that runs
+/// twice claims nothing twice.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SendBatch {
+    pub campaign_id: CampaignId,
+}
+
+impl Job for SendBatch {
+    const QUEUE: QueueKind = QueueKind::Send;
+}
+
+/// The delayed retry of one recipient after a transient provider error.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RetryMessage {
+    pub campaign_id: CampaignId,
+    pub message_id: MessageId,
+}
+
+impl Job for RetryMessage {
+    const QUEUE: QueueKind = QueueKind::Retry;
+}

@@ -1,0 +1,14 @@
+//! Shared by the API and the worker: domain types, configuration, the database
+//! schema, the ledger, and the queue layout.
+
+pub mod apikey;
+pub mod config;
+pub mod db;
+pub mod ids;
+pub mod jobs;
+pub mod ledger;
+pub mod phone;
+pub mod queue;
+pub mod status;
+
+pub use sea_orm;

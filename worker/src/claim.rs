@@ -1,0 +1,125 @@
+//! Claiming: `pending -> sending` with a lease and a claim token, before any provider
+//! call. Only the claimant calls the provider, so a job that runs twice, or two jobs
+//! racing for one campaign, never send a message twice.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr};
+
+use waplify_shared::db::entities::message;
+use waplify_shared::db::{Db, begin_write, transition};
+use waplify_shared::status::MessageStatus;
+
+/// A message this worker now holds.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub phone: String,
+    /// The number of the provider call about to be made (1 for the first).
+    pub attempt: i32,
+}
+
+/// A set of messages held under one token until `lease_until`.
+#[derive(Debug)]
+pub struct Claim {
+    pub token: String,
+    pub messages: Vec<Claimed>,
+}
+
+/// Claims up to `limit` due pending messages of a campaign, oldest due first.
+pub async fn batch(
+    db: &Db,
+    worker: &str,
+    campaign_id: &str,
+    limit: u64,
+    lease: std::time::Duration,
+) -> Result<Claim, DbErr> {
+    let now = Utc::now();
+    let mut due = Query::select();
+    due.column(message::Column::Id)
+        .from(message::Entity)
+        .and_where(message::Column::CampaignId.eq(campaign_id))
+        .and_where(message::Column::Status.eq(MessageStatus::Pending.as_str()))
+        .and_where(message::Column::NextAttemptAt.lte(now))
+        .order_by(message::Column::NextAttemptAt, Order::Asc)
+        .limit(limit);
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Lanes of one campaign take disjoint batches instead of queueing on row locks.
+        due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    take(db, worker, campaign_id, due, now, lease).await
+}
+
+/// Claims one message if it is pending and due (with a second of slack for clocks).
+pub async fn one(
+    db: &Db,
+    worker: &str,
+    campaign_id: &str,
+    message_id: &str,
+    lease: std::time::Duration,
+) -> Result<Claim, DbErr> {
+    let now = Utc::now();
+    let mut due = Query::select();
+    due.column(message::Column::Id)
+        .from(message::Entity)
+        .and_where(message::Column::Id.eq(message_id))
+        .and_where(message::Column::CampaignId.eq(campaign_id))
+        .and_where(message::Column::Status.eq(MessageStatus::Pending.as_str()))
+        .and_where(message::Column::NextAttemptAt.lte(now + chrono::Duration::seconds(1)));
+    take(db, worker, campaign_id, due, now, lease).await
+}
+
+async fn take(
+    db: &Db,
+    worker: &str,
+    campaign_id: &str,
+    due: SelectStatement,
+    now: DateTime<Utc>,
+    lease: std::time::Duration,
+) -> Result<Claim, DbErr> {
+    let token = format!("{worker}/{}", ulid::Ulid::generate());
+    let lease_until =
+        now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+    let mut update = Query::update();
+    update
+        .table(message::Entity)
+        .value(message::Column::Status, MessageStatus::Sending.as_str())
+        .value(
+            message::Column::Attempts,
+            Expr::col(message::Column::Attempts).add(1),
+        )
+        .value(message::Column::Claim, token.as_str())
+        .value(message::Column::LeaseUntil, lease_until)
+        .value(message::Column::UpdatedAt, now)
+        .and_where(message::Column::Id.in_subquery(due))
+        .and_where(message::Column::Status.eq(MessageStatus::Pending.as_str()))
+        .returning(Query::returning().columns([
+            message::Column::Id,
+            message::Column::Phone,
+            message::Column::Attempts,
+        ]));
+    let txn = begin_write(db).await?;
+    let mut messages = Vec::new();
+    for row in txn.query_all(&update).await? {
+        messages.push(Claimed {
+            id: row.try_get_by_index(0)?,
+            phone: row.try_get_by_index(1)?,
+            attempt: row.try_get_by_index(2)?,
+        });
+    }
+    if !messages.is_empty() {
+        let ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
+        transition::record_events(
+            &txn,
+            campaign_id,
+            &ids,
+            Some(MessageStatus::Pending),
+            MessageStatus::Sending,
+            &transition::Detail::Same(Some(format!("claimed by {worker}"))),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(Claim { token, messages })
+}

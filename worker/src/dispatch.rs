@@ -1,0 +1,72 @@
+//! Starting a queued campaign: `queued -> running`, then its send lanes.
+
+use std::sync::Arc;
+
+use apalis::prelude::{BoxDynError, Data};
+use chrono::Utc;
+use sea_orm::EntityTrait;
+use sea_orm::sea_query::Expr;
+
+use waplify_shared::db::entities::campaign;
+use waplify_shared::db::transition;
+use waplify_shared::jobs::{DispatchCampaign, SendBatch};
+use waplify_shared::status::CampaignStatus;
+
+use crate::context::Ctx;
+use crate::error::WorkError;
+
+pub async fn handle(job: DispatchCampaign, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
+    if let Err(e) = start(&ctx, &job).await {
+        // The campaign stays `queued` (or `running` without lanes); the reconciler
+        // re-pushes this job or reopens its lanes.
+        tracing::warn!(campaign_id = %job.campaign_id, "dispatch failed: {e}");
+    }
+    Ok(())
+}
+
+async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
+    let id = job.campaign_id.as_str();
+    let Some(c) = campaign::Entity::find_by_id(id).one(&ctx.db).await? else {
+        tracing::warn!(campaign_id = %id, "dispatch for an unknown campaign");
+        return Ok(());
+    };
+    let status: CampaignStatus = c.status.parse().map_err(sea_orm::DbErr::Custom)?;
+    match status {
+        CampaignStatus::Queued => {
+            let now = Utc::now();
+            transition::campaign(
+                &ctx.db,
+                id,
+                CampaignStatus::Running,
+                now,
+                vec![(campaign::Column::StartedAt, Expr::value(now))],
+            )
+            .await?;
+            ctx.forget(id);
+        }
+        // A repeated dispatch (after a crash) reopens lanes; claims keep sends single.
+        CampaignStatus::Running => {}
+        _ => return Ok(()),
+    }
+    open_lanes(ctx, job.campaign_id.clone(), c.total_contacts).await?;
+    tracing::info!(campaign_id = %id, recipients = c.total_contacts, "campaign running");
+    Ok(())
+}
+
+/// Pushes the campaign's send lanes: as many as configured, no more than its batches.
+pub async fn open_lanes(
+    ctx: &Ctx,
+    campaign_id: waplify_shared::ids::CampaignId,
+    recipients: i64,
+) -> Result<(), WorkError> {
+    let batches = (recipients.max(1) as u64).div_ceil(ctx.cfg.batch_size);
+    let lanes = batches.min(ctx.cfg.lanes as u64).max(1) as usize;
+    ctx.queues
+        .mark_alive(campaign_id.as_str(), ctx.cfg.stall)
+        .await?;
+    ctx.queues
+        .push_many(vec![SendBatch { campaign_id }; lanes])
+        .await?;
+    ctx.wake_send.wake();
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! The worker's one error type. Handlers log it and finish; SQL keeps the truth and
+//! the reconciler resumes whatever an error interrupted.
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("the number's send budget stayed exhausted")]
+    Busy,
+}

@@ -1,0 +1,310 @@
+//! The WhatsApp Cloud API client: one template message per call, with our message id
+//! in `biz_opaque_callback_data` so status callbacks lead back to the row.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use waplify_shared::status::HeaderFormat;
+
+/// What the Cloud API said to one send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// WhatsApp took the message; `wamid` identifies it from now on.
+    Accepted { wamid: String },
+    /// An error answer, or no answer at all (`http_status: None`: timeout, refused).
+    Rejected {
+        http_status: Option<u16>,
+        code: Option<i64>,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// One provider call and how long it took.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub answer: Answer,
+    pub latency: Duration,
+}
+
+/// Everything about a campaign's message except the recipient: built once per campaign.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// `template` object of the request body, serialised.
+    json: String,
+}
+
+impl Template {
+    pub fn new(
+        name: &str,
+        language: &str,
+        header: HeaderFormat,
+        header_vars: &[String],
+        body_vars: &[String],
+        media_url: Option<&str>,
+        filename: Option<&str>,
+    ) -> Template {
+        let text = |v: &String| json!({"type": "text", "text": v});
+        let mut components = Vec::new();
+        let header_params: Vec<Value> = match (header, media_url) {
+            (HeaderFormat::Text, _) => header_vars.iter().map(text).collect(),
+            (HeaderFormat::Image, Some(url)) => {
+                vec![json!({"type": "image", "image": {"link": url}})]
+            }
+            (HeaderFormat::Video, Some(url)) => {
+                vec![json!({"type": "video", "video": {"link": url}})]
+            }
+            (HeaderFormat::Document, Some(url)) => {
+                let mut doc = json!({"link": url});
+                if let Some(f) = filename {
+                    doc["filename"] = json!(f);
+                }
+                vec![json!({"type": "document", "document": doc})]
+            }
+            _ => Vec::new(),
+        };
+        if !header_params.is_empty() {
+            components.push(json!({"type": "header", "parameters": header_params}));
+        }
+        if !body_vars.is_empty() {
+            let params: Vec<Value> = body_vars.iter().map(text).collect();
+            components.push(json!({"type": "body", "parameters": params}));
+        }
+        let mut template = json!({"name": name, "language": {"code": language}});
+        if !components.is_empty() {
+            template["components"] = Value::Array(components);
+        }
+        Template {
+            json: template.to_string(),
+        }
+    }
+
+    /// The request body for one recipient. `to` is E.164 digits and `message_id` hex,
+    /// so neither needs escaping.
+    pub fn body(&self, to: &str, message_id: &str) -> String {
+        format!(
+            r#"{{"messaging_product":"whatsapp","recipient_type":"individual","to":"{to}","type":"template","biz_opaque_callback_data":"{message_id}","template":{}}}"#,
+            self.json
+        )
+    }
+}
+
+/// The sending number's credentials.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub phone_number_id: String,
+    pub access_token: String,
+}
+
+#[derive(Clone)]
+pub struct Provider {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl Provider {
+    pub fn new(base_url: &str, timeout: Duration) -> Provider {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(512)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .user_agent(concat!("waplify-send/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client configuration is valid");
+        Provider {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub async fn send(&self, sender: &Sender, body: String) -> Call {
+        let started = Instant::now();
+        let url = format!("{}/{}/messages", self.base_url, sender.phone_number_id);
+        let result = self
+            .http
+            .post(url)
+            .header(AUTHORIZATION, format!("Bearer {}", sender.access_token))
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await;
+        let answer = match result {
+            Err(e) => Answer::Rejected {
+                http_status: None,
+                code: None,
+                message: describe(&e),
+                retry_after: None,
+            },
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                match resp.bytes().await {
+                    Err(e) => Answer::Rejected {
+                        http_status: Some(status),
+                        code: None,
+                        message: describe(&e),
+                        retry_after,
+                    },
+                    Ok(bytes) => parse_answer(status, &bytes, retry_after),
+                }
+            }
+        };
+        Call {
+            answer,
+            latency: started.elapsed(),
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "provider timeout".into()
+    } else if e.is_connect() {
+        "cannot connect to the provider".into()
+    } else {
+        format!("provider request failed: {e}")
+    }
+}
+
+#[derive(Deserialize)]
+struct Success {
+    messages: Vec<SentMessage>,
+}
+
+#[derive(Deserialize)]
+struct SentMessage {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Failure {
+    error: ErrorObject,
+}
+
+#[derive(Deserialize)]
+struct ErrorObject {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    error_data: Option<ErrorData>,
+}
+
+#[derive(Deserialize)]
+struct ErrorData {
+    #[serde(default)]
+    details: Option<String>,
+}
+
+/// Reads a Cloud API answer: `messages[0].id` on success, `error.code` otherwise.
+pub fn parse_answer(status: u16, body: &[u8], retry_after: Option<Duration>) -> Answer {
+    if (200..300).contains(&status) {
+        if let Ok(ok) = serde_json::from_slice::<Success>(body) {
+            if let Some(m) = ok.messages.into_iter().next().filter(|m| !m.id.is_empty()) {
+                return Answer::Accepted { wamid: m.id };
+            }
+        }
+        return Answer::Rejected {
+            http_status: Some(status),
+            code: None,
+            message: "provider accepted the call but returned no message id".into(),
+            retry_after,
+        };
+    }
+    match serde_json::from_slice::<Failure>(body) {
+        Ok(f) => {
+            let mut message = f.error.message.unwrap_or_else(|| format!("HTTP {status}"));
+            if let Some(details) = f.error.error_data.and_then(|d| d.details) {
+                if !details.is_empty() && !message.contains(&details) {
+                    message = format!("{message}: {details}");
+                }
+            }
+            Answer::Rejected {
+                http_status: Some(status),
+                code: f.error.code,
+                message,
+                retry_after,
+            }
+        }
+        Err(_) => Answer::Rejected {
+            http_status: Some(status),
+            code: None,
+            message: format!("HTTP {status} from provider"),
+            retry_after,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_success_and_errors() {
+        let ok = br#"{"messaging_product":"whatsapp","contacts":[{"input":"1","wa_id":"1"}],"messages":[{"id":"wamid.ABC","message_status":"accepted"}]}"#;
+        assert_eq!(
+            parse_answer(200, ok, None),
+            Answer::Accepted {
+                wamid: "wamid.ABC".into()
+            }
+        );
+        let err = br#"{"error":{"message":"(#131026) Message undeliverable","type":"OAuthException","code":131026,"error_data":{"messaging_product":"whatsapp","details":"Receiver is incapable"},"fbtrace_id":"x"}}"#;
+        match parse_answer(400, err, None) {
+            Answer::Rejected {
+                http_status,
+                code,
+                message,
+                ..
+            } => {
+                assert_eq!(http_status, Some(400));
+                assert_eq!(code, Some(131026));
+                assert!(message.contains("Receiver is incapable"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_answer(502, b"<html>", None),
+            Answer::Rejected {
+                code: None,
+                http_status: Some(502),
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_answer(200, b"{}", None),
+            Answer::Rejected { .. }
+        ));
+    }
+
+    #[test]
+    fn builds_template_bodies() {
+        let t = Template::new(
+            "welcome",
+            "en_US",
+            HeaderFormat::Document,
+            &[],
+            &["Ada".into(), "4 \"quoted\"".into()],
+            Some("https://example.com/a.pdf"),
+            Some("a.pdf"),
+        );
+        let body: Value = serde_json::from_str(&t.body("15551234567", "abc123")).unwrap();
+        assert_eq!(body["to"], "15551234567");
+        assert_eq!(body["biz_opaque_callback_data"], "abc123");
+        assert_eq!(body["template"]["name"], "welcome");
+        assert_eq!(body["template"]["language"]["code"], "en_US");
+        let comps = body["template"]["components"].as_array().unwrap();
+        assert_eq!(comps[0]["parameters"][0]["document"]["filename"], "a.pdf");
+        assert_eq!(comps[1]["parameters"][1]["text"], "4 \"quoted\"");
+    }
+}

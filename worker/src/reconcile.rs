@@ -1,0 +1,168 @@
+//! The reconciler: SQL is the truth, Redis only holds work to do. Every few seconds it
+//! finds work SQL says is owed but no job carries, and queues it again:
+//! - `queued` campaigns get their dispatch job pushed again under the stored task id
+//!   (a no-op if Redis still has it);
+//! - `sending` messages whose lease ran out go back to `pending`;
+//! - running campaigns with due messages and no recent lane activity get their lanes
+//!   reopened;
+//! - stopped campaigns get their pending messages failed, and finished ones settled.
+//!
+//! Every action is a guarded update or an idempotent push, so any number of workers
+//! may reconcile at once.
+
+use std::sync::Arc;
+
+use apalis::prelude::TaskId;
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
+
+use waplify_shared::db::begin_write;
+use waplify_shared::db::entities::{campaign, message};
+use waplify_shared::db::transition::{self, Detail, MessageMove, Target};
+use waplify_shared::ids::CampaignId;
+use waplify_shared::jobs::DispatchCampaign;
+use waplify_shared::status::{CampaignStatus, MessageStatus};
+
+use crate::context::Ctx;
+use crate::dispatch::open_lanes;
+use crate::error::WorkError;
+use crate::finalize;
+
+/// A queued campaign gets this long for its dispatch job to run before it is re-pushed.
+const QUEUED_GRACE: chrono::Duration = chrono::Duration::seconds(3);
+
+/// What one pass did, for logs and tests.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub dispatches_pushed: usize,
+    pub leases_expired: usize,
+    pub lanes_reopened: usize,
+    pub settled: usize,
+}
+
+pub async fn run(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        match pass(&ctx).await {
+            Ok(p) if p != Pass::default() => tracing::info!(?p, "reconciled"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("reconcile pass failed: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ctx.cfg.reconcile_every) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
+    let mut out = Pass::default();
+    let now = Utc::now();
+
+    let queued = campaign::Entity::find()
+        .filter(campaign::Column::Status.eq(CampaignStatus::Queued.as_str()))
+        .filter(campaign::Column::QueuedAt.lt(now - QUEUED_GRACE))
+        .all(&ctx.db)
+        .await?;
+    for c in queued {
+        let Some(task_id) = c.task_id.as_deref().and_then(|t| t.parse::<TaskId>().ok()) else {
+            continue;
+        };
+        let job = DispatchCampaign {
+            campaign_id: CampaignId::from_db(c.id.clone()),
+        };
+        ctx.queues.push(job, task_id, None).await?;
+        out.dispatches_pushed += 1;
+    }
+
+    let active = campaign::Entity::find()
+        .filter(
+            Condition::any()
+                .add(campaign::Column::Status.eq(CampaignStatus::Running.as_str()))
+                .add(
+                    Condition::all()
+                        .add(campaign::Column::Status.eq(CampaignStatus::Failed.as_str()))
+                        .add(campaign::Column::SettledAt.is_null()),
+                ),
+        )
+        .all(&ctx.db)
+        .await?;
+    for c in active {
+        out.leases_expired += expire_leases(ctx, &c.id).await?;
+        if c.status == CampaignStatus::Failed.as_str() {
+            let code = c.error_code;
+            let reason = c
+                .error_message
+                .clone()
+                .unwrap_or_else(|| "campaign failed".into());
+            finalize::fail_pending(ctx, &c.id, code, &reason).await?;
+        } else if has_due(ctx, &c.id).await? && !ctx.queues.is_alive(&c.id).await? {
+            open_lanes(ctx, CampaignId::from_db(c.id.clone()), c.total_contacts).await?;
+            out.lanes_reopened += 1;
+            continue;
+        }
+        if finalize::try_finish(ctx, &c.id).await? {
+            out.settled += 1;
+        }
+    }
+    Ok(out)
+}
+
+async fn has_due(ctx: &Ctx, campaign_id: &str) -> Result<bool, WorkError> {
+    let due = message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::CampaignId.eq(campaign_id))
+        .filter(message::Column::Status.eq(MessageStatus::Pending.as_str()))
+        .filter(message::Column::NextAttemptAt.lte(Utc::now()))
+        .limit(1)
+        .into_tuple::<String>()
+        .one(&ctx.db)
+        .await?;
+    Ok(due.is_some())
+}
+
+/// Hands messages whose claim expired (their worker died or hung) back for sending.
+async fn expire_leases(ctx: &Ctx, campaign_id: &str) -> Result<usize, WorkError> {
+    let now = Utc::now();
+    let expired: Vec<String> = message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::CampaignId.eq(campaign_id))
+        .filter(message::Column::Status.eq(MessageStatus::Sending.as_str()))
+        .filter(message::Column::LeaseUntil.lt(now))
+        .limit(5000)
+        .into_tuple::<String>()
+        .all(&ctx.db)
+        .await?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    let txn = begin_write(&ctx.db).await?;
+    let moved = transition::messages(
+        &txn,
+        MessageMove {
+            campaign_id,
+            target: Target::Ids(&expired),
+            from: MessageStatus::Sending,
+            to: MessageStatus::Pending,
+            claim: None,
+            sets: vec![
+                (message::Column::NextAttemptAt, Expr::value(now)),
+                (message::Column::Claim, Expr::value(Option::<String>::None)),
+                (
+                    message::Column::LeaseUntil,
+                    Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                ),
+            ],
+            detail: Detail::Same(Some("lease expired; the claiming worker stopped".into())),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    if !moved.is_empty() {
+        tracing::warn!(%campaign_id, count = moved.len(), "expired claims handed back");
+    }
+    Ok(moved.len())
+}

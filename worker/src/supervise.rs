@@ -1,0 +1,127 @@
+//! Keeping apalis workers alive. apalis-redis ends a worker on any backend error (a
+//! Redis restart, a slow reply); this loop starts it again with back-off, each time
+//! under a new name, since a reused name is refused while its old heartbeat is fresh.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use apalis::prelude::{
+    BackendExt, BoxDynError, Data, ParallelizeExt, WorkerBuilder, WorkerBuilderExt, WorkerError,
+};
+use redis::AsyncCommands;
+use tokio::sync::watch;
+
+use waplify_shared::jobs::Job;
+use waplify_shared::queue::Liveness;
+
+use crate::context::Ctx;
+use crate::maintain;
+use crate::poll::{TickOrWake, Wake};
+
+/// How a supervised worker runs.
+pub struct Spec {
+    pub concurrency: usize,
+    pub wake: Wake,
+}
+
+pub async fn supervise<J, F, Fut>(
+    ctx: Arc<Ctx>,
+    spec: Spec,
+    handler: F,
+    stop: watch::Receiver<bool>,
+) where
+    J: Job,
+    F: Fn(J, Data<Arc<Ctx>>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), BoxDynError>> + Send + 'static,
+{
+    let mut generation = 0u32;
+    let mut failures = 0u32;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        maintain::promote_all(&ctx).await;
+        let name = format!("{}-{}-{generation}", ctx.cfg.name, J::QUEUE.suffix());
+        let started = Instant::now();
+        let result = run_once::<J, F, Fut>(&ctx, &spec, &name, handler.clone(), stop.clone()).await;
+        forget_worker(&ctx, J::QUEUE, &name).await;
+        if *stop.borrow() {
+            return;
+        }
+        match result {
+            Ok(()) => tracing::warn!(worker = %name, "worker ended; restarting"),
+            Err(e) => tracing::warn!(worker = %name, "worker failed: {e}; restarting"),
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            failures = 0;
+        }
+        let backoff =
+            Duration::from_millis(100 * 2u64.pow(failures.min(6))).min(Duration::from_secs(5));
+        failures += 1;
+        generation += 1;
+        let mut stopped = stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+type RunFuture = Pin<Box<dyn Future<Output = Result<(), WorkerError>> + Send>>;
+
+/// Builds one apalis worker and returns its run until `stop`. Boxed here, where the
+/// concrete types are known, so the supervisor's own future stays `Send`.
+fn run_once<J, F, Fut>(
+    ctx: &Arc<Ctx>,
+    spec: &Spec,
+    name: &str,
+    handler: F,
+    mut stop: watch::Receiver<bool>,
+) -> RunFuture
+where
+    J: Job,
+    F: Fn(J, Data<Arc<Ctx>>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), BoxDynError>> + Send + 'static,
+{
+    let liveness = Liveness {
+        batch_size: spec.concurrency,
+        ..ctx.cfg.liveness
+    };
+    let backend = ctx
+        .queues
+        .storage::<J>(liveness)
+        .poll_with_strategy(TickOrWake::new(ctx.cfg.poll_every, spec.wake.clone()));
+    let worker = WorkerBuilder::new(name)
+        .backend(backend)
+        .data(ctx.clone())
+        .catch_panic()
+        .concurrency(spec.concurrency)
+        .parallelize(spawn_boxed)
+        .build(handler);
+    Box::pin(worker.run_until(async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+        Ok::<(), std::io::Error>(())
+    }))
+}
+
+fn spawn_boxed<T: Future + Send + 'static>(fut: T) -> tokio::task::JoinHandle<T::Output>
+where
+    T::Output: Send + 'static,
+{
+    tokio::spawn(fut)
+}
+
+/// Removes a finished worker from the queue's worker set (apalis removes the wrong
+/// key on shutdown). Anything it still held is re-queued by live workers' orphan scan.
+async fn forget_worker(ctx: &Ctx, kind: waplify_shared::jobs::QueueKind, name: &str) {
+    let config = ctx.queues.apalis_config(kind, ctx.cfg.liveness);
+    let mut conn = ctx.queues.conn();
+    let inflight: Result<u64, _> = conn
+        .scard(format!("{}:{name}", config.inflight_jobs_set()))
+        .await;
+    if inflight.unwrap_or(1) == 0 {
+        let _: Result<(), _> = conn.zrem(config.workers_set(), name).await;
+    }
+}
