@@ -48,21 +48,41 @@ pub fn api_service() -> Service {
     .extra_response_header::<String, _>(ExtraHeader::new("API-Version").description("`v1`."))
 }
 
-/// The committed spec's text: pretty JSON with a trailing newline.
+/// Request bodies that reject unknown fields (`deny_unknown_fields`). poem-openapi does
+/// not say so in the spec; [`spec_json`] adds `additionalProperties: false` for them, so
+/// clients and fuzzers know an extra field is an error.
+const CLOSED_SCHEMAS: [&str; 3] = ["CreateCampaignRequest", "AddContactsRequest", "ContactInput"];
+
+/// The spec as served at `/openapi.json` and committed in `openapi/openapi.json`:
+/// pretty JSON with a trailing newline.
 pub fn spec_json() -> String {
-    let mut spec = api_service().spec();
-    if !spec.ends_with('\n') {
-        spec.push('\n');
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&api_service().spec()).expect("poem-openapi emits valid JSON");
+    for name in CLOSED_SCHEMAS {
+        let schema = &mut spec["components"]["schemas"][name];
+        assert!(schema.is_object(), "schema {name} is missing from the spec");
+        schema["additionalProperties"] = serde_json::Value::Bool(false);
     }
-    spec
+    let mut text = serde_json::to_string_pretty(&spec).expect("serialisable");
+    text.push('\n');
+    text
 }
 
 pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
     let service = api_service();
-    let routes = Arc::new(KnownRoutes::from_spec(&service.spec()));
+    let spec = spec_json();
+    let routes = Arc::new(KnownRoutes::from_spec(&spec));
+    // Swagger UI embeds the spec; give it the same document /openapi.json serves.
+    let docs = service.swagger_ui_html().replace(&service.spec(), &spec);
+    let spec_endpoint = poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(spec.clone())
+    });
+    let docs_endpoint = poem::endpoint::make_sync(move |_| poem::web::Html(docs.clone()));
     let app = Route::new()
-        .at("/openapi.json", service.spec_endpoint())
-        .nest("/docs", service.swagger_ui())
+        .at("/openapi.json", poem::get(spec_endpoint))
+        .at("/docs", poem::get(docs_endpoint))
         .nest("/", service)
         .data(state);
     app.into_endpoint().around(move |ep, req| {
@@ -229,6 +249,7 @@ impl KnownRoutes {
             }
         }
         out.push((vec!["openapi.json".into()], vec!["GET".into()]));
+        out.push((vec!["docs".into()], vec!["GET".into()]));
         KnownRoutes(out)
     }
 

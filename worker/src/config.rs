@@ -28,7 +28,7 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// `RECONCILE_INTERVAL_MS`: how often SQL is compared with the queues.
     pub reconcile_every: Duration,
-    /// `STALL_SECS`: a running campaign untouched this long gets a new send lane.
+    /// `STALL_SECS`: a running campaign untouched this long gets its lanes reopened.
     pub stall: Duration,
     /// `QUEUE_RETENTION_SECS`: finished jobs are kept in Redis this long.
     pub retention: Duration,
@@ -42,41 +42,59 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    pub fn from_env() -> Result<WorkerConfig, ConfigError> {
-        let common = CommonConfig::from_env()?;
-        let whatsapp_base_url =
-            config::string("WHATSAPP_API_BASE_URL", "https://graph.facebook.com/v21.0")
-                .trim_end_matches('/')
-                .to_owned();
-        if !(whatsapp_base_url.starts_with("http://") || whatsapp_base_url.starts_with("https://"))
-        {
-            return Err(ConfigError::new(
-                "WHATSAPP_API_BASE_URL",
-                "must be an http(s) URL",
-            ));
-        }
-        let concurrency = positive("WORKER_CONCURRENCY", 16)?;
-        let cfg = WorkerConfig {
+    /// The defaults, documented in the README.
+    pub fn defaults(common: CommonConfig, whatsapp_base_url: &str) -> WorkerConfig {
+        WorkerConfig {
             common,
-            whatsapp_base_url,
-            concurrency,
-            batch_size: positive("SEND_BATCH_SIZE", 100)? as u64,
-            lanes: positive("SEND_LANES", 8)?,
-            max_attempts: positive("SEND_MAX_ATTEMPTS", 5)? as i32,
-            retry_base: config::millis("RETRY_BASE_MS", 2_000)?,
-            retry_max: config::millis("RETRY_MAX_MS", 60_000)?,
-            provider_timeout: config::millis("PROVIDER_TIMEOUT_MS", 10_000)?,
-            lease: Duration::from_secs(positive("SEND_LEASE_SECS", 30)? as u64),
-            reconcile_every: config::millis("RECONCILE_INTERVAL_MS", 2_000)?,
-            stall: Duration::from_secs(positive("STALL_SECS", 10)? as u64),
-            retention: Duration::from_secs(config::parse("QUEUE_RETENTION_SECS", 86_400u64)?),
-            poll_every: config::millis("POLL_INTERVAL_MS", 200)?,
+            whatsapp_base_url: whatsapp_base_url.trim_end_matches('/').to_owned(),
+            concurrency: 16,
+            batch_size: 100,
+            lanes: 8,
+            max_attempts: 5,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(60),
+            provider_timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(30),
+            reconcile_every: Duration::from_secs(2),
+            stall: Duration::from_secs(10),
+            retention: Duration::from_secs(86_400),
+            poll_every: Duration::from_millis(200),
             liveness: Liveness {
-                heartbeat: Duration::from_secs(positive("HEARTBEAT_SECS", 3)? as u64),
-                missed_heartbeats: positive("MISSED_HEARTBEATS", 3)?,
+                heartbeat: Duration::from_secs(3),
+                missed_heartbeats: 3,
+                batch_size: 16,
+            },
+            name: default_name(),
+        }
+    }
+
+    pub fn from_env() -> Result<WorkerConfig, ConfigError> {
+        let base = config::string("WHATSAPP_API_BASE_URL", "https://graph.facebook.com/v21.0");
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ConfigError::new("WHATSAPP_API_BASE_URL", "must be an http(s) URL"));
+        }
+        let d = WorkerConfig::defaults(CommonConfig::from_env()?, &base);
+        let concurrency = positive("WORKER_CONCURRENCY", d.concurrency)?;
+        let cfg = WorkerConfig {
+            concurrency,
+            batch_size: positive("SEND_BATCH_SIZE", d.batch_size as usize)? as u64,
+            lanes: positive("SEND_LANES", d.lanes)?,
+            max_attempts: positive("SEND_MAX_ATTEMPTS", d.max_attempts as usize)? as i32,
+            retry_base: config::millis("RETRY_BASE_MS", millis(d.retry_base))?,
+            retry_max: config::millis("RETRY_MAX_MS", millis(d.retry_max))?,
+            provider_timeout: config::millis("PROVIDER_TIMEOUT_MS", millis(d.provider_timeout))?,
+            lease: secs("SEND_LEASE_SECS", d.lease)?,
+            reconcile_every: config::millis("RECONCILE_INTERVAL_MS", millis(d.reconcile_every))?,
+            stall: secs("STALL_SECS", d.stall)?,
+            retention: Duration::from_secs(config::parse("QUEUE_RETENTION_SECS", d.retention.as_secs())?),
+            poll_every: config::millis("POLL_INTERVAL_MS", millis(d.poll_every))?,
+            liveness: Liveness {
+                heartbeat: secs("HEARTBEAT_SECS", d.liveness.heartbeat)?,
+                missed_heartbeats: positive("MISSED_HEARTBEATS", d.liveness.missed_heartbeats)?,
                 batch_size: concurrency,
             },
-            name: config::string("WORKER_NAME", &default_name()),
+            name: config::string("WORKER_NAME", &d.name),
+            ..d
         };
         if cfg.lease <= cfg.provider_timeout * 2 {
             return Err(ConfigError::new(
@@ -84,8 +102,19 @@ impl WorkerConfig {
                 "must be more than twice PROVIDER_TIMEOUT_MS, or live claims would expire",
             ));
         }
+        if cfg.batch_size > 1000 {
+            return Err(ConfigError::new("SEND_BATCH_SIZE", "must be at most 1000"));
+        }
         Ok(cfg)
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+fn secs(name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(positive(name, default.as_secs() as usize)? as u64))
 }
 
 fn positive(name: &'static str, default: usize) -> Result<usize, ConfigError> {

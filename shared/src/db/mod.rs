@@ -44,6 +44,32 @@ pub async fn connect(url: &str) -> Result<Db, ConfigError> {
             }
         }
     }
+    if !is_sqlite {
+        // One direct connection first: the pool would only say "timed out", this says why.
+        use sea_orm::sqlx::Connection;
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(5),
+            sea_orm::sqlx::PgConnection::connect(url),
+        )
+        .await;
+        match attempt {
+            Err(_) => {
+                return Err(ConfigError::new(
+                    VAR,
+                    format!("cannot connect to {}: timed out after 5s", redact_url(url)),
+                ));
+            }
+            Ok(Err(e)) => {
+                return Err(ConfigError::new(
+                    VAR,
+                    format!("cannot connect to {}: {}", redact_url(url), strip_line(&e.to_string())),
+                ));
+            }
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+            }
+        }
+    }
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
@@ -69,6 +95,14 @@ pub async fn connect(url: &str) -> Result<Db, ConfigError> {
         )
     })?;
     Ok(db)
+}
+
+/// PostgreSQL errors end with the server's source line (" at line 768"): noise here.
+fn strip_line(s: &str) -> &str {
+    match s.rsplit_once(" at line ") {
+        Some((head, tail)) if tail.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => s,
+    }
 }
 
 fn sqlite_file(url: &str) -> Option<&str> {

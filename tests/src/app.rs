@@ -1,0 +1,239 @@
+//! `spawn_app`: the API served in-process on a free port, over a test database and a
+//! private Redis prefix, with helpers to call it and to run a worker beside it.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use waplify_api::{AppState, build_app};
+use waplify_shared::config::CommonConfig;
+use waplify_shared::queue::{self, Queues};
+use waplify_worker::{Ctx, Worker, WorkerConfig};
+
+use crate::testdb::TestDb;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub tdb: TestDb,
+    pub prefix: String,
+    pub redis_url: String,
+    pub queues: Queues,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// The API over a fresh database, the shared Redis and a unique prefix.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&crate::redis_url()).await
+}
+
+/// The API against a given Redis (a private `redis-server` for tests that break it).
+pub async fn spawn_app_with(redis_url: &str) -> TestApp {
+    crate::init_tracing();
+    let tdb = TestDb::new().await;
+    let prefix = crate::unique_prefix();
+    let conn = queue::connect(redis_url)
+        .await
+        .unwrap_or_else(|e| panic!("Redis is required for these tests: {e}"));
+    let queues = Queues::new(conn, prefix.clone());
+    let state = AppState {
+        db: tdb.db.clone(),
+        queues: queues.clone(),
+        credits_per_message: 1,
+    };
+    let acceptor = poem::listener::Listener::into_acceptor(poem::listener::TcpListener::bind("127.0.0.1:0"))
+        .await
+        .expect("bind");
+    let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
+        .as_socket_addr()
+        .copied()
+        .expect("socket address");
+    let server = tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor).run(build_app(state)).await;
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        tdb,
+        prefix,
+        redis_url: redis_url.to_owned(),
+        queues,
+        server,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Settings for this app's database, Redis and prefix.
+    pub fn common(&self) -> CommonConfig {
+        CommonConfig {
+            database_url: self.tdb.url.clone(),
+            redis_url: self.redis_url.clone(),
+            queue_prefix: self.prefix.clone(),
+            credits_per_message: 1,
+            auto_migrate: false,
+        }
+    }
+
+    /// Worker settings tuned for tests: fast retries and reconciliation.
+    pub fn worker_config(&self, whatsapp_url: &str) -> WorkerConfig {
+        let mut cfg = WorkerConfig::defaults(self.common(), whatsapp_url);
+        cfg.retry_base = Duration::from_millis(500);
+        cfg.retry_max = Duration::from_secs(2);
+        cfg.reconcile_every = Duration::from_millis(500);
+        cfg.stall = Duration::from_secs(3);
+        cfg.provider_timeout = Duration::from_secs(5);
+        cfg.lease = Duration::from_secs(15);
+        cfg.name = format!("test-{}", ulid::Ulid::generate());
+        cfg
+    }
+
+    /// A worker in this process, sharing the test's connections.
+    pub fn start_worker(&self, cfg: WorkerConfig) -> Worker {
+        Worker::with(Ctx::new(self.tdb.db.clone(), self.queues.clone(), cfg))
+    }
+
+    pub async fn get(&self, path: &str, key: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.get(self.url(path));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        read(req.send().await.expect("GET")).await
+    }
+
+    pub async fn post(&self, path: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.post(self.url(path));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.expect("POST")).await
+    }
+
+    /// Creates a draft with `n` recipients (`+1555…`), returning its id.
+    pub async fn create_campaign(&self, key: &str, n: usize) -> String {
+        let contacts: Vec<Value> = (0..n).map(|i| json!({ "phone": phone(i) })).collect();
+        let mut created = None;
+        for (i, chunk) in contacts.chunks(10_000).enumerate() {
+            if i == 0 {
+                let (status, body) = self
+                    .post(
+                        "/api/v1/campaigns",
+                        Some(key),
+                        Some(json!({
+                            "name": "Test campaign",
+                            "template_name": "welcome",
+                            "body_data": {"1": "Ada"},
+                            "contacts": chunk,
+                        })),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                created = Some(body["campaign_id"].as_str().unwrap().to_owned());
+            } else {
+                let id = created.as_ref().unwrap();
+                let (status, body) = self
+                    .post(
+                        &format!("/api/v1/campaigns/{id}/contacts"),
+                        Some(key),
+                        Some(json!({ "contacts": chunk })),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
+        }
+        created.expect("at least one recipient")
+    }
+
+    pub async fn send(&self, key: &str, campaign_id: &str) -> (StatusCode, Value) {
+        self.post(&format!("/api/v1/campaigns/{campaign_id}/send"), Some(key), None)
+            .await
+    }
+
+    pub async fn stats(&self, key: &str, campaign_id: &str) -> Value {
+        let (status, body) = self
+            .get(&format!("/api/v1/campaigns/{campaign_id}/stats"), Some(key))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Waits until the campaign reaches `status`, returning its stats.
+    pub async fn wait_for_status(&self, key: &str, campaign_id: &str, status: &str, timeout: Duration) -> Value {
+        crate::eventually(timeout, &format!("campaign {campaign_id} to be {status}"), || async {
+            let stats = self.stats(key, campaign_id).await;
+            (stats["campaign_status"] == status).then_some(stats)
+        })
+        .await
+    }
+}
+
+/// The `i`-th test phone number.
+pub fn phone(i: usize) -> String {
+    format!("1555{i:07}")
+}
+
+pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+impl TestApp {
+    /// Rows per table, to show that a rejected request changed nothing.
+    pub async fn row_counts(&self) -> std::collections::BTreeMap<&'static str, i64> {
+        use sea_orm::ConnectionTrait;
+        let mut out = std::collections::BTreeMap::new();
+        for table in [
+            "accounts",
+            "api_keys",
+            "whatsapp_numbers",
+            "templates",
+            "contacts",
+            "campaigns",
+            "messages",
+            "message_events",
+            "provider_calls",
+            "wallet_ledger",
+        ] {
+            let row = self
+                .tdb
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    self.tdb.db.get_database_backend(),
+                    format!("SELECT COUNT(*) FROM {table}"),
+                ))
+                .await
+                .expect("count")
+                .expect("a row");
+            out.insert(table, row.try_get_by_index::<i64>(0).expect("count"));
+        }
+        out
+    }
+
+    /// Scalar query helper for assertions.
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let row = self
+            .tdb
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(self.tdb.db.get_database_backend(), sql.to_owned()))
+            .await
+            .expect("query")
+            .expect("a row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
+    }
+}

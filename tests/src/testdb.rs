@@ -1,0 +1,76 @@
+//! One database per test: a fresh PostgreSQL schema, or a SQLite file in a temp dir.
+
+use sea_orm::ConnectionTrait;
+use waplify_shared::db::{self, Db};
+
+pub struct TestDb {
+    /// What to give the code under test as `DATABASE_URL`.
+    pub url: String,
+    pub db: Db,
+    schema: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn is_postgres() -> bool {
+        std::env::var("TEST_DATABASE").map(|v| v != "sqlite").unwrap_or(true)
+    }
+
+    pub fn postgres_url() -> String {
+        std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+    }
+
+    /// A migrated, empty database.
+    pub async fn new() -> TestDb {
+        let t = TestDb::empty().await;
+        db::migrate(&t.db).await.expect("migrations apply");
+        t
+    }
+
+    /// A database with no tables at all.
+    pub async fn empty() -> TestDb {
+        if TestDb::is_postgres() {
+            let admin_url = TestDb::postgres_url();
+            let admin = db::connect(&admin_url).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL is required for these tests (TEST_DATABASE=postgres): {e}")
+            });
+            let schema = format!("t_{}", ulid::Ulid::generate().to_string().to_lowercase());
+            admin
+                .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                .await
+                .expect("create test schema");
+            let _ = admin.close().await;
+            let sep = if admin_url.contains('?') { '&' } else { '?' };
+            let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+            let db = db::connect(&url).await.expect("connect to test schema");
+            TestDb { url, db, schema: Some((admin_url, schema)), _dir: None }
+        } else {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+            let db = db::connect(&url).await.expect("open sqlite");
+            TestDb { url, db, schema: None, _dir: Some(dir) }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, schema)) = self.schema.take() {
+            // Drop runs outside async; a short-lived runtime on its own thread does it.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        if let Ok(admin) = db::connect(&admin_url).await {
+                            let _ = admin
+                                .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                                .await;
+                            let _ = admin.close().await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
