@@ -51,7 +51,11 @@ pub fn api_service() -> Service {
 /// Request bodies that reject unknown fields (`deny_unknown_fields`). poem-openapi does
 /// not say so in the spec; [`spec_json`] adds `additionalProperties: false` for them, so
 /// clients and fuzzers know an extra field is an error.
-const CLOSED_SCHEMAS: [&str; 3] = ["CreateCampaignRequest", "AddContactsRequest", "ContactInput"];
+const CLOSED_SCHEMAS: [&str; 3] = [
+    "CreateCampaignRequest",
+    "AddContactsRequest",
+    "ContactInput",
+];
 
 /// The spec as served at `/openapi.json` and committed in `openapi/openapi.json`:
 /// pretty JSON with a trailing newline.

@@ -53,6 +53,10 @@ impl Job for DispatchCampaign {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SendBatch {
     pub campaign_id: CampaignId,
+    /// The campaign's first step: one message alone, so a campaign-fatal error (revoked
+    /// token, missing template) costs one provider call. Its success opens the lanes.
+    #[serde(default)]
+    pub probe: bool,
 }
 
 impl Job for SendBatch {

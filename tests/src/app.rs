@@ -42,15 +42,18 @@ pub async fn spawn_app_with(redis_url: &str) -> TestApp {
         queues: queues.clone(),
         credits_per_message: 1,
     };
-    let acceptor = poem::listener::Listener::into_acceptor(poem::listener::TcpListener::bind("127.0.0.1:0"))
-        .await
-        .expect("bind");
+    let acceptor =
+        poem::listener::Listener::into_acceptor(poem::listener::TcpListener::bind("127.0.0.1:0"))
+            .await
+            .expect("bind");
     let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
         .as_socket_addr()
         .copied()
         .expect("socket address");
     let server = tokio::spawn(async move {
-        let _ = poem::Server::new_with_acceptor(acceptor).run(build_app(state)).await;
+        let _ = poem::Server::new_with_acceptor(acceptor)
+            .run(build_app(state))
+            .await;
     });
     TestApp {
         base: format!("http://{addr}"),
@@ -111,7 +114,12 @@ impl TestApp {
         read(req.send().await.expect("GET")).await
     }
 
-    pub async fn post(&self, path: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn post(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.post(self.url(path));
         if let Some(k) = key {
             req = req.bearer_auth(k);
@@ -158,8 +166,12 @@ impl TestApp {
     }
 
     pub async fn send(&self, key: &str, campaign_id: &str) -> (StatusCode, Value) {
-        self.post(&format!("/api/v1/campaigns/{campaign_id}/send"), Some(key), None)
-            .await
+        self.post(
+            &format!("/api/v1/campaigns/{campaign_id}/send"),
+            Some(key),
+            None,
+        )
+        .await
     }
 
     pub async fn stats(&self, key: &str, campaign_id: &str) -> Value {
@@ -171,11 +183,21 @@ impl TestApp {
     }
 
     /// Waits until the campaign reaches `status`, returning its stats.
-    pub async fn wait_for_status(&self, key: &str, campaign_id: &str, status: &str, timeout: Duration) -> Value {
-        crate::eventually(timeout, &format!("campaign {campaign_id} to be {status}"), || async {
-            let stats = self.stats(key, campaign_id).await;
-            (stats["campaign_status"] == status).then_some(stats)
-        })
+    pub async fn wait_for_status(
+        &self,
+        key: &str,
+        campaign_id: &str,
+        status: &str,
+        timeout: Duration,
+    ) -> Value {
+        crate::eventually(
+            timeout,
+            &format!("campaign {campaign_id} to be {status}"),
+            || async {
+                let stats = self.stats(key, campaign_id).await;
+                (stats["campaign_status"] == status).then_some(stats)
+            },
+        )
         .await
     }
 }
@@ -230,7 +252,10 @@ impl TestApp {
         let row = self
             .tdb
             .db
-            .query_one_raw(sea_orm::Statement::from_string(self.tdb.db.get_database_backend(), sql.to_owned()))
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.tdb.db.get_database_backend(),
+                sql.to_owned(),
+            ))
             .await
             .expect("query")
             .expect("a row");

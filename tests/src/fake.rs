@@ -31,6 +31,8 @@ pub struct FakeConfig {
     pub fatal_numbers: Vec<String>,
     /// Calls per second above which the answer is `429 code 130429`.
     pub rps_cap: Option<u64>,
+    /// Access tokens answered `401 code 190` (token expired or revoked): campaign-fatal.
+    pub revoked_tokens: Vec<String>,
 }
 
 /// What the fake has seen.
@@ -127,6 +129,7 @@ enum Decision {
     Permanent,
     Fatal,
     RateLimited,
+    Revoked,
     Bad(String),
 }
 
@@ -145,15 +148,17 @@ async fn send_message(
     fake: Data<&Fake>,
 ) -> Response {
     let bytes = body.into_vec().await.unwrap_or_default();
-    let auth_ok = req
+    let token = req
         .header("authorization")
-        .is_some_and(|h| h.starts_with("Bearer ") && h.len() > 7);
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
     let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
     let (decision, latency) = {
         let mut s = fake.0.0.lock().unwrap();
         s.counters.requests += 1;
         let latency = s.config.latency_ms;
-        let decision = decide(&mut s, parsed.as_ref(), auth_ok, &phone_number_id);
+        let decision = decide(&mut s, parsed.as_ref(), &token, &phone_number_id);
         (decision, latency)
     };
     if latency > 0 {
@@ -205,18 +210,28 @@ async fn send_message(
             "Template name does not exist in the translation",
             "template name does not exist in the translation",
         ),
+        Decision::Revoked => error(
+            401,
+            190,
+            "Error validating access token: The session has been invalidated",
+            "Error validating access token",
+        ),
         Decision::Bad(why) => error(400, 100, "Invalid parameter", &why),
     }
 }
 
-fn decide(s: &mut State, body: Option<&Value>, auth_ok: bool, pnid: &str) -> Decision {
+fn decide(s: &mut State, body: Option<&Value>, token: &str, pnid: &str) -> Decision {
     let Some(body) = body else {
         s.counters.bad_requests += 1;
         return Decision::Bad("body is not JSON".into());
     };
-    if !auth_ok {
+    if token.is_empty() {
         s.counters.bad_requests += 1;
         return Decision::Bad("missing access token".into());
+    }
+    if s.config.revoked_tokens.iter().any(|t| t == token) {
+        s.counters.fatal += 1;
+        return Decision::Revoked;
     }
     let to = body["to"].as_str().unwrap_or_default().to_owned();
     let message_id = body["biz_opaque_callback_data"]

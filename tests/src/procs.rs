@@ -119,7 +119,10 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> RedisServer {
-        let mut server = RedisServer { port: free_port(), proc: None };
+        let mut server = RedisServer {
+            port: free_port(),
+            proc: None,
+        };
         server.restart();
         server
     }
@@ -138,11 +141,21 @@ impl RedisServer {
     /// Starts (again) on the same port and waits until it answers.
     pub fn restart(&mut self) {
         self.stop();
-        let program = which("redis-server").expect("redis-server is required (apt-get install redis-server)");
+        let program =
+            which("redis-server").expect("redis-server is required (apt-get install redis-server)");
         let port = self.port.to_string();
         let proc = Proc::spawn(
             &program,
-            &["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            &[
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             &[],
         );
         let started = Instant::now();
@@ -167,7 +180,11 @@ impl Drop for RedisServer {
 pub fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/bin")])
+        .chain([
+            PathBuf::from("/usr/bin"),
+            PathBuf::from("/usr/sbin"),
+            PathBuf::from("/usr/local/bin"),
+        ])
         .map(|d| d.join(program))
         .find(|p| p.is_file())
 }

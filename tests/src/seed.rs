@@ -16,10 +16,21 @@ pub struct Seeded {
 /// Creates an account with `credits`, a number sending at `mps`, and an approved
 /// `welcome` template with one body variable.
 pub async fn seed(db: &Db, credits: i64, mps: i32) -> Seeded {
-    let account = admin::account_create(db, "Test account", credits).await.expect("account");
+    let account = admin::account_create(db, "Test account", credits)
+        .await
+        .expect("account");
     let account_id = account["account_id"].as_str().unwrap().to_owned();
     let number = number(db, &account_id, "109000000000001", mps, true).await;
-    template(db, &account_id, "welcome", "APPROVED", "NONE", 1, Some(&number)).await;
+    template(
+        db,
+        &account_id,
+        "welcome",
+        "APPROVED",
+        "NONE",
+        1,
+        Some(&number),
+    )
+    .await;
     Seeded {
         api_key: account["api_key"].as_str().unwrap().to_owned(),
         account_id,

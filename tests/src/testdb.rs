@@ -13,11 +13,14 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn is_postgres() -> bool {
-        std::env::var("TEST_DATABASE").map(|v| v != "sqlite").unwrap_or(true)
+        std::env::var("TEST_DATABASE")
+            .map(|v| v != "sqlite")
+            .unwrap_or(true)
     }
 
     pub fn postgres_url() -> String {
-        std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+        std::env::var("TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
     }
 
     /// A migrated, empty database.
@@ -43,12 +46,22 @@ impl TestDb {
             let sep = if admin_url.contains('?') { '&' } else { '?' };
             let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
             let db = db::connect(&url).await.expect("connect to test schema");
-            TestDb { url, db, schema: Some((admin_url, schema)), _dir: None }
+            TestDb {
+                url,
+                db,
+                schema: Some((admin_url, schema)),
+                _dir: None,
+            }
         } else {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
             let db = db::connect(&url).await.expect("open sqlite");
-            TestDb { url, db, schema: None, _dir: Some(dir) }
+            TestDb {
+                url,
+                db,
+                schema: None,
+                _dir: Some(dir),
+            }
         }
     }
 }
@@ -58,12 +71,16 @@ impl Drop for TestDb {
         if let Some((admin_url, schema)) = self.schema.take() {
             // Drop runs outside async; a short-lived runtime on its own thread does it.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         if let Ok(admin) = db::connect(&admin_url).await {
                             let _ = admin
-                                .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                                .execute_unprepared(&format!(
+                                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                                ))
                                 .await;
                             let _ = admin.close().await;
                         }

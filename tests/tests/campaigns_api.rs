@@ -14,11 +14,20 @@ fn body(contacts: Value) -> Value {
     })
 }
 
-async fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str, message: &str) {
+async fn assert_error(
+    status: StatusCode,
+    body: &Value,
+    expected: StatusCode,
+    code: &str,
+    message: &str,
+) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["error"], code, "{body}");
     assert_eq!(body["message"], message, "{body}");
-    assert!(body["request_id"].as_str().is_some_and(|s| s.len() == 36), "{body}");
+    assert!(
+        body["request_id"].as_str().is_some_and(|s| s.len() == 36),
+        "{body}"
+    );
     assert!(body["timestamp"].as_str().is_some(), "{body}");
 }
 
@@ -48,18 +57,26 @@ async fn creates_a_draft_with_normalised_deduplicated_contacts() {
     let id = b["campaign_id"].as_str().unwrap();
     assert_eq!(id.len(), 24);
 
-    let (status, got) = app.get(&format!("/api/v1/campaigns/{id}"), Some(&s.api_key)).await;
+    let (status, got) = app
+        .get(&format!("/api/v1/campaigns/{id}"), Some(&s.api_key))
+        .await;
     assert_eq!(status, StatusCode::OK, "{got}");
     assert_eq!(got["campaign_status"], "draft");
     assert_eq!(got["template_name"], "welcome");
     assert_eq!(got["body_data"], json!({"1": "Ada"}));
     assert_eq!(got["total_contacts"], 2);
-    assert!(got.get("task_id").is_none(), "absent optional fields are omitted: {got}");
+    assert!(
+        got.get("task_id").is_none(),
+        "absent optional fields are omitted: {got}"
+    );
 
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM messages").await, 2);
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM contacts").await, 2);
     assert_eq!(
-        app.scalar_i64("SELECT COUNT(*) FROM contacts WHERE phone = '15550000001' AND name = 'Ada'").await,
+        app.scalar_i64(
+            "SELECT COUNT(*) FROM contacts WHERE phone = '15550000001' AND name = 'Ada'"
+        )
+        .await,
         1
     );
 }
@@ -70,7 +87,11 @@ async fn contacts_are_shared_across_campaigns_of_an_account() {
     let s = seed(&app.tdb.db, 100, 80).await;
     for _ in 0..2 {
         let (status, b) = app
-            .post("/api/v1/campaigns", Some(&s.api_key), Some(body(json!([{"phone": "15550000001"}]))))
+            .post(
+                "/api/v1/campaigns",
+                Some(&s.api_key),
+                Some(body(json!([{"phone": "15550000001"}]))),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{b}");
     }
@@ -85,14 +106,24 @@ async fn scheduled_campaigns_are_stored_as_scheduled() {
     let mut b = body(json!([{"phone": "15550000001"}]));
     b["scheduled_at"] = json!("2099-01-01T09:00:00+01:00");
     b["scheduled_timezone"] = json!("Europe/Berlin");
-    let (status, created) = app.post("/api/v1/campaigns", Some(&s.api_key), Some(b)).await;
+    let (status, created) = app
+        .post("/api/v1/campaigns", Some(&s.api_key), Some(b))
+        .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     assert_eq!(created["status_value"], "scheduled");
     let id = created["campaign_id"].as_str().unwrap();
-    let (_, got) = app.get(&format!("/api/v1/campaigns/{id}"), Some(&s.api_key)).await;
+    let (_, got) = app
+        .get(&format!("/api/v1/campaigns/{id}"), Some(&s.api_key))
+        .await;
     assert_eq!(got["campaign_status"], "scheduled");
     assert_eq!(got["scheduled_timezone"], "Europe/Berlin");
-    assert!(got["scheduled_at"].as_str().unwrap().starts_with("2099-01-01T08:00:00"), "{got}");
+    assert!(
+        got["scheduled_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2099-01-01T08:00:00"),
+        "{got}"
+    );
 }
 
 #[tokio::test]
@@ -100,9 +131,20 @@ async fn rejected_creations_say_why_and_change_nothing() {
     let app = spawn_app().await;
     let s = seed(&app.tdb.db, 100, 80).await;
     let acc = s.account_id.clone();
-    waplify_tests::seed::template(&app.tdb.db, &acc, "pending_one", "PENDING", "NONE", 0, None).await;
-    waplify_tests::seed::template(&app.tdb.db, &acc, "three_vars", "APPROVED", "NONE", 3, None).await;
-    waplify_tests::seed::template(&app.tdb.db, &acc, "with_image", "APPROVED", "IMAGE", 0, None).await;
+    waplify_tests::seed::template(&app.tdb.db, &acc, "pending_one", "PENDING", "NONE", 0, None)
+        .await;
+    waplify_tests::seed::template(&app.tdb.db, &acc, "three_vars", "APPROVED", "NONE", 3, None)
+        .await;
+    waplify_tests::seed::template(
+        &app.tdb.db,
+        &acc,
+        "with_image",
+        "APPROVED",
+        "IMAGE",
+        0,
+        None,
+    )
+    .await;
     let before = app.row_counts().await;
     let one = json!([{"phone": "15550000001"}]);
 
@@ -175,12 +217,16 @@ async fn rejected_creations_say_why_and_change_nothing() {
         ),
     ];
     for (req, status, code, message) in cases {
-        let (got_status, got) = app.post("/api/v1/campaigns", Some(&s.api_key), Some(req.clone())).await;
+        let (got_status, got) = app
+            .post("/api/v1/campaigns", Some(&s.api_key), Some(req.clone()))
+            .await;
         assert_error(got_status, &got, status, code, &message).await;
     }
 
     // Field validation: lengths, counts, types, unknown fields.
-    let too_many: Vec<Value> = (0..10_001).map(|i| json!({"phone": format!("1555{i:07}")})).collect();
+    let too_many: Vec<Value> = (0..10_001)
+        .map(|i| json!({"phone": format!("1555{i:07}")}))
+        .collect();
     let long_name = "n".repeat(256);
     let invalid_bodies = vec![
         json!({"template_name": "welcome", "contacts": one}),
@@ -197,12 +243,21 @@ async fn rejected_creations_say_why_and_change_nothing() {
         json!(["not", "an", "object"]),
     ];
     for req in invalid_bodies {
-        let (status, got) = app.post("/api/v1/campaigns", Some(&s.api_key), Some(req.clone())).await;
+        let (status, got) = app
+            .post("/api/v1/campaigns", Some(&s.api_key), Some(req.clone()))
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{req} -> {got}");
         assert_eq!(got["error"], "bad_request", "{got}");
-        assert!(got["message"].as_str().is_some_and(|m| !m.is_empty()), "{got}");
+        assert!(
+            got["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{got}"
+        );
     }
-    assert_eq!(app.row_counts().await, before, "rejected requests must not write");
+    assert_eq!(
+        app.row_counts().await,
+        before,
+        "rejected requests must not write"
+    );
 }
 
 #[tokio::test]
@@ -213,22 +268,42 @@ async fn lists_with_pagination_and_status_filter() {
     for _ in 0..3 {
         ids.push(app.create_campaign(&s.api_key, 1).await);
     }
-    let (status, page) = app.get("/api/v1/campaigns?page=1&limit=2", Some(&s.api_key)).await;
+    let (status, page) = app
+        .get("/api/v1/campaigns?page=1&limit=2", Some(&s.api_key))
+        .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["total"], 3);
     assert_eq!(page["page"], 1);
     assert_eq!(page["limit"], 2);
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
-    assert_eq!(page["items"][0]["campaign_id"], ids[2].as_str(), "newest first");
-    let (_, page2) = app.get("/api/v1/campaigns?page=2&limit=2", Some(&s.api_key)).await;
+    assert_eq!(
+        page["items"][0]["campaign_id"],
+        ids[2].as_str(),
+        "newest first"
+    );
+    let (_, page2) = app
+        .get("/api/v1/campaigns?page=2&limit=2", Some(&s.api_key))
+        .await;
     assert_eq!(page2["items"].as_array().unwrap().len(), 1);
     assert_eq!(page2["items"][0]["campaign_id"], ids[0].as_str());
-    let (_, drafts) = app.get("/api/v1/campaigns?status=draft", Some(&s.api_key)).await;
+    let (_, drafts) = app
+        .get("/api/v1/campaigns?status=draft", Some(&s.api_key))
+        .await;
     assert_eq!(drafts["total"], 3);
-    let (_, running) = app.get("/api/v1/campaigns?status=running", Some(&s.api_key)).await;
+    let (_, running) = app
+        .get("/api/v1/campaigns?status=running", Some(&s.api_key))
+        .await;
     assert_eq!(running["total"], 0);
-    for bad in ["limit=0", "limit=101", "page=0", "status=paused", "limit=abc"] {
-        let (status, got) = app.get(&format!("/api/v1/campaigns?{bad}"), Some(&s.api_key)).await;
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "page=0",
+        "status=paused",
+        "limit=abc",
+    ] {
+        let (status, got) = app
+            .get(&format!("/api/v1/campaigns?{bad}"), Some(&s.api_key))
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {got}");
         assert_eq!(got["error"], "bad_request");
     }
@@ -247,7 +322,9 @@ async fn authentication_and_account_isolation() {
     ];
     let unauthorized = json!({"error": "unauthorized", "message": "Invalid or expired API key"});
     let malformed = "wapl_short".to_string();
-    let unknown = waplify_shared::apikey::ApiKey::generate().expose().to_owned();
+    let unknown = waplify_shared::apikey::ApiKey::generate()
+        .expose()
+        .to_owned();
     for path in &paths {
         for key in [None, Some(malformed.as_str()), Some(unknown.as_str())] {
             let (status, b) = app.get(path, key).await;
@@ -257,7 +334,9 @@ async fn authentication_and_account_isolation() {
         }
     }
     // Another account's campaign is indistinguishable from a missing one.
-    let (status, b) = app.get(&format!("/api/v1/campaigns/{id}"), Some(&other.api_key)).await;
+    let (status, b) = app
+        .get(&format!("/api/v1/campaigns/{id}"), Some(&other.api_key))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{b}");
     assert_eq!(b["message"], "Campaign not found");
     let (status, b) = app.send(&other.api_key, &id).await;
@@ -267,8 +346,12 @@ async fn authentication_and_account_isolation() {
 
     // A revoked key stops working at once.
     let prefix = &s.api_key[..waplify_shared::apikey::PREFIX_LEN];
-    waplify_api::admin::key_revoke(&app.tdb.db, prefix).await.expect("revoke");
-    let (status, b) = app.get(&format!("/api/v1/campaigns/{id}"), Some(&s.api_key)).await;
+    waplify_api::admin::key_revoke(&app.tdb.db, prefix)
+        .await
+        .expect("revoke");
+    let (status, b) = app
+        .get(&format!("/api/v1/campaigns/{id}"), Some(&s.api_key))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{b}");
 }
 
@@ -276,16 +359,25 @@ async fn authentication_and_account_isolation() {
 async fn malformed_and_unknown_campaign_ids() {
     let app = spawn_app().await;
     let s = seed(&app.tdb.db, 100, 80).await;
-    for path in ["/api/v1/campaigns/abc", "/api/v1/campaigns/ABCDEF0123456789ABCDEF01/stats", "/api/v1/campaigns/0123456789abcdef0123456/stats"] {
+    for path in [
+        "/api/v1/campaigns/abc",
+        "/api/v1/campaigns/ABCDEF0123456789ABCDEF01/stats",
+        "/api/v1/campaigns/0123456789abcdef0123456/stats",
+    ] {
         let (status, b) = app.get(path, Some(&s.api_key)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {b}");
         assert_eq!(b["message"], "Invalid campaign_id");
     }
-    let (status, b) = app.post("/api/v1/campaigns/xyz/send", Some(&s.api_key), None).await;
+    let (status, b) = app
+        .post("/api/v1/campaigns/xyz/send", Some(&s.api_key), None)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
     assert_eq!(b["message"], "Invalid campaign_id");
     let (status, b) = app
-        .get("/api/v1/campaigns/0123456789abcdef01234567/stats", Some(&s.api_key))
+        .get(
+            "/api/v1/campaigns/0123456789abcdef01234567/stats",
+            Some(&s.api_key),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{b}");
     assert_eq!(b["message"], "Campaign not found");

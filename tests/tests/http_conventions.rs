@@ -10,10 +10,22 @@ use waplify_tests::{seed, spawn_app};
 async fn request_id_is_echoed_or_generated_and_api_version_is_set() {
     let app = spawn_app().await;
     let mine = "5b1a1c2e-3d4f-4a5b-8c6d-7e8f9a0b1c2d";
-    let resp = app.http.get(app.url("/health")).header("X-Request-ID", mine).send().await.unwrap();
+    let resp = app
+        .http
+        .get(app.url("/health"))
+        .header("X-Request-ID", mine)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["x-request-id"], mine);
     assert_eq!(resp.headers()["api-version"], "v1");
-    let resp = app.http.get(app.url("/health")).header("X-Request-ID", "<script>").send().await.unwrap();
+    let resp = app
+        .http
+        .get(app.url("/health"))
+        .header("X-Request-ID", "<script>")
+        .send()
+        .await
+        .unwrap();
     let generated = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_ne!(generated, "<script>");
     assert!(uuid::Uuid::parse_str(&generated).is_ok());
@@ -35,7 +47,10 @@ async fn request_id_is_echoed_or_generated_and_api_version_is_set() {
 fn assert_json_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["error"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     assert!(body["request_id"].is_string(), "{body}");
     assert!(body["timestamp"].is_string(), "{body}");
 }
@@ -52,10 +67,24 @@ async fn framework_failures_answer_with_the_json_error_body() {
     let (status, body) = app.get("/nope", None).await;
     assert_json_error(status, &body, StatusCode::NOT_FOUND, "not_found");
 
-    let resp = app.http.delete(app.url("/api/v1/campaigns")).bearer_auth(key).send().await.unwrap();
-    let allow = resp.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+    let resp = app
+        .http
+        .delete(app.url("/api/v1/campaigns"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    let allow = resp
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_owned());
     let (status, body) = read(resp).await;
-    assert_json_error(status, &body, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_json_error(
+        status,
+        &body,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
     assert_eq!(allow.as_deref(), Some("GET, POST"));
     let resp = app
         .http
@@ -66,10 +95,19 @@ async fn framework_failures_answer_with_the_json_error_body() {
         .unwrap();
     assert_eq!(resp.headers().get("allow").unwrap(), "POST");
     let (status, body) = read(resp).await;
-    assert_json_error(status, &body, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_json_error(
+        status,
+        &body,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
 
     let post = |body: &'static str, content_type: Option<&'static str>| {
-        let mut req = app.http.post(app.url("/api/v1/campaigns")).bearer_auth(key).body(body);
+        let mut req = app
+            .http
+            .post(app.url("/api/v1/campaigns"))
+            .bearer_auth(key)
+            .body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
@@ -88,8 +126,20 @@ async fn framework_failures_answer_with_the_json_error_body() {
     }
     let (status, got) = read(post("{}", Some("text/plain")).send().await.unwrap()).await;
     assert_eq!(got["message"], "Content-Type must be application/json");
-    let (_, got) = read(post("{\"name\": ", Some("application/json")).send().await.unwrap()).await;
-    assert!(got["message"].as_str().unwrap().starts_with("Invalid request body"), "{got}");
+    let (_, got) = read(
+        post("{\"name\": ", Some("application/json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        got["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid request body"),
+        "{got}"
+    );
     let _ = status;
 
     let huge = "x".repeat(9 * 1024 * 1024);
@@ -103,7 +153,12 @@ async fn framework_failures_answer_with_the_json_error_body() {
         .await
         .unwrap();
     let (status, got) = read(resp).await;
-    assert_json_error(status, &got, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    assert_json_error(
+        status,
+        &got,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
 
     // Auth comes before body parsing: a bad key with a bad body is a 401.
     let resp = app
@@ -144,10 +199,18 @@ async fn health_ready_spec_and_docs() {
     assert_eq!(spec["info"]["title"], "Waplify Send");
     let resp = app.http.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = resp.text().await.unwrap();
     assert!(html.contains("SwaggerUIBundle"));
-    assert!(html.contains("send_campaign"), "the UI embeds the served spec");
+    assert!(
+        html.contains("send_campaign"),
+        "the UI embeds the served spec"
+    );
 }
 
 #[tokio::test]
@@ -158,7 +221,10 @@ async fn ready_reports_an_unreachable_redis() {
     let (status, body) = app.get("/ready", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"], "service_unavailable");
-    assert!(body["message"].as_str().unwrap().contains("redis"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("redis"),
+        "{body}"
+    );
     // Liveness does not depend on Redis.
     let (status, _) = app.get("/health", None).await;
     assert_eq!(status, StatusCode::OK);

@@ -28,11 +28,22 @@ fn every_operation_is_named_tagged_summarised_and_documents_its_errors() {
     let mut ids = Vec::new();
     for (path, ops) in spec["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
-            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: no operationId"));
-            assert!(id.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{id} is not snake_case");
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}: no operationId"));
+            assert!(
+                id.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{id} is not snake_case"
+            );
             ids.push(id.to_owned());
-            assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{id}: no tag");
-            assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{id}: no summary");
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{id}: no tag"
+            );
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{id}: no summary"
+            );
             let responses = op["responses"].as_object().unwrap();
             if path.starts_with("/api/v1/") {
                 for code in ["400", "401", "500"] {
@@ -65,7 +76,14 @@ fn every_operation_is_named_tagged_summarised_and_documents_its_errors() {
     );
     let send = &spec["paths"]["/api/v1/campaigns/{campaign_id}/send"]["post"]["responses"];
     assert!(send["202"].is_object() && send["409"].is_object());
-    for closed in ["CreateCampaignRequest", "AddContactsRequest", "ContactInput"] {
-        assert_eq!(spec["components"]["schemas"][closed]["additionalProperties"], false);
+    for closed in [
+        "CreateCampaignRequest",
+        "AddContactsRequest",
+        "ContactInput",
+    ] {
+        assert_eq!(
+            spec["components"]["schemas"][closed]["additionalProperties"],
+            false
+        );
     }
 }

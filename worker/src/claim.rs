@@ -69,6 +69,10 @@ pub async fn one(
     take(db, worker, campaign_id, due, now, lease).await
 }
 
+/// Locks the due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write
+/// transaction already excludes other writers), then moves exactly those. Selecting
+/// first matters: as one `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
+/// PostgreSQL may re-run the subquery per row and claim far more than `n`.
 async fn take(
     db: &Db,
     worker: &str,
@@ -80,6 +84,20 @@ async fn take(
     let token = format!("{worker}/{}", ulid::Ulid::generate());
     let lease_until =
         now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+    let txn = begin_write(db).await?;
+    let ids: Vec<String> = txn
+        .query_all(&due)
+        .await?
+        .into_iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        txn.commit().await?;
+        return Ok(Claim {
+            token,
+            messages: Vec::new(),
+        });
+    }
     let mut update = Query::update();
     update
         .table(message::Entity)
@@ -91,14 +109,13 @@ async fn take(
         .value(message::Column::Claim, token.as_str())
         .value(message::Column::LeaseUntil, lease_until)
         .value(message::Column::UpdatedAt, now)
-        .and_where(message::Column::Id.in_subquery(due))
+        .and_where(message::Column::Id.is_in(ids))
         .and_where(message::Column::Status.eq(MessageStatus::Pending.as_str()))
         .returning(Query::returning().columns([
             message::Column::Id,
             message::Column::Phone,
             message::Column::Attempts,
         ]));
-    let txn = begin_write(db).await?;
     let mut messages = Vec::new();
     for row in txn.query_all(&update).await? {
         messages.push(Claimed {

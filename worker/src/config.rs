@@ -71,7 +71,10 @@ impl WorkerConfig {
     pub fn from_env() -> Result<WorkerConfig, ConfigError> {
         let base = config::string("WHATSAPP_API_BASE_URL", "https://graph.facebook.com/v21.0");
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(ConfigError::new("WHATSAPP_API_BASE_URL", "must be an http(s) URL"));
+            return Err(ConfigError::new(
+                "WHATSAPP_API_BASE_URL",
+                "must be an http(s) URL",
+            ));
         }
         let d = WorkerConfig::defaults(CommonConfig::from_env()?, &base);
         let concurrency = positive("WORKER_CONCURRENCY", d.concurrency)?;
@@ -86,7 +89,10 @@ impl WorkerConfig {
             lease: secs("SEND_LEASE_SECS", d.lease)?,
             reconcile_every: config::millis("RECONCILE_INTERVAL_MS", millis(d.reconcile_every))?,
             stall: secs("STALL_SECS", d.stall)?,
-            retention: Duration::from_secs(config::parse("QUEUE_RETENTION_SECS", d.retention.as_secs())?),
+            retention: Duration::from_secs(config::parse(
+                "QUEUE_RETENTION_SECS",
+                d.retention.as_secs(),
+            )?),
             poll_every: config::millis("POLL_INTERVAL_MS", millis(d.poll_every))?,
             liveness: Liveness {
                 heartbeat: secs("HEARTBEAT_SECS", d.liveness.heartbeat)?,
@@ -114,7 +120,9 @@ fn millis(d: Duration) -> u64 {
 }
 
 fn secs(name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
-    Ok(Duration::from_secs(positive(name, default.as_secs() as usize)? as u64))
+    Ok(Duration::from_secs(
+        positive(name, default.as_secs() as usize)? as u64,
+    ))
 }
 
 fn positive(name: &'static str, default: usize) -> Result<usize, ConfigError> {

@@ -26,6 +26,8 @@ pub struct Ctx {
     /// Wakes this process's send and retry workers when it pushes them a job.
     pub wake_send: Wake,
     pub wake_retry: Wake,
+    /// apalis workers restarted after ending on an error (see `supervise`).
+    pub restarts: std::sync::atomic::AtomicU64,
     specs: Mutex<HashMap<String, (Instant, Arc<Spec>)>>,
 }
 
@@ -34,6 +36,7 @@ pub struct Ctx {
 pub struct Spec {
     pub campaign_id: String,
     pub status: CampaignStatus,
+    pub recipients: i64,
     pub number_id: String,
     pub number_active: bool,
     pub mps: u64,
@@ -59,6 +62,7 @@ impl Ctx {
             cfg,
             wake_send: Wake::default(),
             wake_retry: Wake::default(),
+            restarts: Default::default(),
             specs: Mutex::new(HashMap::new()),
         }
     }
@@ -118,6 +122,7 @@ async fn load_spec(db: &Db, campaign_id: &str) -> Result<Option<Spec>, DbErr> {
     );
     Ok(Some(Spec {
         status: c.status.parse().map_err(DbErr::Custom)?,
+        recipients: c.total_contacts,
         campaign_id: c.id,
         number_id: n.id,
         number_active: n.status == "active",

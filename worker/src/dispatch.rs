@@ -1,4 +1,5 @@
-//! Starting a queued campaign: `queued -> running`, then its send lanes.
+//! Starting a queued campaign: `queued -> running`, then its probe (one message
+//! alone), whose success opens the send lanes.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use sea_orm::sea_query::Expr;
 use waplify_shared::db::entities::campaign;
 use waplify_shared::db::transition;
 use waplify_shared::jobs::{DispatchCampaign, SendBatch};
+use waplify_shared::queue::new_task_id;
 use waplify_shared::status::CampaignStatus;
 
 use crate::context::Ctx;
@@ -48,7 +50,13 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
         CampaignStatus::Running => {}
         _ => return Ok(()),
     }
-    open_lanes(ctx, job.campaign_id.clone(), c.total_contacts).await?;
+    ctx.queues.mark_alive(id, ctx.cfg.stall).await?;
+    let probe = SendBatch {
+        campaign_id: job.campaign_id.clone(),
+        probe: true,
+    };
+    ctx.queues.push(probe, new_task_id(), None).await?;
+    ctx.wake_send.wake();
     tracing::info!(campaign_id = %id, recipients = c.total_contacts, "campaign running");
     Ok(())
 }
@@ -64,9 +72,11 @@ pub async fn open_lanes(
     ctx.queues
         .mark_alive(campaign_id.as_str(), ctx.cfg.stall)
         .await?;
-    ctx.queues
-        .push_many(vec![SendBatch { campaign_id }; lanes])
-        .await?;
+    let lane = SendBatch {
+        campaign_id,
+        probe: false,
+    };
+    ctx.queues.push_many(vec![lane; lanes]).await?;
     ctx.wake_send.wake();
     Ok(())
 }

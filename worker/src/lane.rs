@@ -7,20 +7,21 @@ use std::time::Duration;
 
 use apalis::prelude::{BoxDynError, Data};
 
+use waplify_shared::ids::CampaignId;
 use waplify_shared::jobs::SendBatch;
 use waplify_shared::queue::new_task_id;
 use waplify_shared::status::CampaignStatus;
 
 use crate::context::Ctx;
 use crate::error::WorkError;
-use crate::{claim, deliver, finalize, throttle};
+use crate::{claim, deliver, dispatch, finalize, throttle};
 
 /// How long a lane waits for its number's rate budget before re-queueing itself.
 const BUDGET_PATIENCE: Duration = Duration::from_secs(5);
 
 pub async fn handle(job: SendBatch, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
     let campaign_id = job.campaign_id.to_string();
-    match step(&ctx, &campaign_id).await {
+    match step(&ctx, &campaign_id, job.probe).await {
         Ok(Next::Continue) => continue_lane(&ctx, job, None).await,
         Ok(Next::Done) => {}
         Err(e) => {
@@ -36,7 +37,7 @@ enum Next {
     Done,
 }
 
-async fn step(ctx: &Ctx, campaign_id: &str) -> Result<Next, WorkError> {
+async fn step(ctx: &Ctx, campaign_id: &str, probe: bool) -> Result<Next, WorkError> {
     let Some(spec) = ctx.spec(campaign_id).await? else {
         return Ok(Next::Done);
     };
@@ -55,18 +56,25 @@ async fn step(ctx: &Ctx, campaign_id: &str) -> Result<Next, WorkError> {
         return Ok(Next::Done);
     }
     ctx.queues.mark_alive(campaign_id, ctx.cfg.stall).await?;
-    let budget = throttle::take(ctx, &spec, ctx.cfg.batch_size, BUDGET_PATIENCE).await?;
+    let want = if probe { 1 } else { ctx.cfg.batch_size };
+    let budget = throttle::take(ctx, &spec, want, BUDGET_PATIENCE).await?;
     if budget == 0 {
         return Ok(Next::Continue);
     }
     let claim = claim::batch(&ctx.db, &ctx.cfg.name, campaign_id, budget, ctx.cfg.lease).await?;
     let claimed = claim.messages.len() as u64;
+    tracing::debug!(%campaign_id, probe, budget, claimed, "claimed");
     if claimed == 0 {
         finalize::try_finish(ctx, campaign_id).await?;
         return Ok(Next::Done);
     }
     let recorded = deliver::deliver(ctx, &spec, claim).await?;
     if recorded.fatal.is_some() {
+        return Ok(Next::Done);
+    }
+    if probe {
+        let c = CampaignId::from_db(campaign_id.to_owned());
+        dispatch::open_lanes(ctx, c, spec.recipients - 1).await?;
         return Ok(Next::Done);
     }
     if claimed < budget {

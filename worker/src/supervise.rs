@@ -54,6 +54,8 @@ pub async fn supervise<J, F, Fut>(
             Ok(()) => tracing::warn!(worker = %name, "worker ended; restarting"),
             Err(e) => tracing::warn!(worker = %name, "worker failed: {e}; restarting"),
         }
+        ctx.restarts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if started.elapsed() > Duration::from_secs(60) {
             failures = 0;
         }

@@ -62,7 +62,11 @@ pub async fn connect(url: &str) -> Result<Db, ConfigError> {
             Ok(Err(e)) => {
                 return Err(ConfigError::new(
                     VAR,
-                    format!("cannot connect to {}: {}", redact_url(url), strip_line(&e.to_string())),
+                    format!(
+                        "cannot connect to {}: {}",
+                        redact_url(url),
+                        strip_line(&e.to_string())
+                    ),
                 ));
             }
             Ok(Ok(conn)) => {

@@ -92,23 +92,29 @@ pub async fn messages<C: ConnectionTrait>(
     if let Some(claim) = mv.claim {
         update.and_where(message::Column::Claim.eq(claim));
     }
-    match mv.target {
-        Target::Ids(ids) => {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            update.and_where(message::Column::Id.is_in(ids.iter().cloned()));
-        }
+    // Ids first, then the update by id: a LIMIT subquery inside the UPDATE may be
+    // re-evaluated per row by PostgreSQL.
+    let ids: Vec<String> = match mv.target {
+        Target::Ids(ids) => ids.to_vec(),
         Target::Campaign { campaign_id, limit } => {
-            let mut sub = Query::select();
-            sub.column(message::Column::Id)
+            let mut select = Query::select();
+            select
+                .column(message::Column::Id)
                 .from(table.clone())
                 .and_where(message::Column::CampaignId.eq(campaign_id))
                 .and_where(message::Column::Status.eq(mv.from.as_str()))
                 .limit(limit);
-            update.and_where(message::Column::Id.in_subquery(sub));
+            db.query_all(&select)
+                .await?
+                .into_iter()
+                .map(|row| row.try_get_by_index::<String>(0))
+                .collect::<Result<_, _>>()?
         }
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
+    update.and_where(message::Column::Id.is_in(ids));
     update.returning_col(message::Column::Id);
     let moved: Vec<String> = db
         .query_all(&update)

@@ -23,6 +23,9 @@ struct Args {
     fatal_numbers: Vec<String>,
     #[arg(long)]
     rps_cap: Option<u64>,
+    /// Comma-separated access tokens answered 190 (campaign-fatal).
+    #[arg(long, value_delimiter = ',')]
+    revoked_tokens: Vec<String>,
 }
 
 #[tokio::main]
@@ -35,6 +38,7 @@ async fn main() {
         fail_numbers: args.fail_numbers,
         fatal_numbers: args.fatal_numbers,
         rps_cap: args.rps_cap,
+        revoked_tokens: args.revoked_tokens,
     });
     match fake.serve(&args.bind).await {
         Ok((url, task)) => {
