@@ -365,20 +365,20 @@ pub async fn account_show(db: &Db, account_raw: &str) -> Result<Value, AdminErro
 /// The demo account of `scripts/dev`, created once and remembered in `state_file`.
 /// Running it again prints the same account and key.
 pub async fn demo(db: &Db, state_file: &std::path::Path) -> Result<Value, AdminError> {
-    if let Ok(text) = std::fs::read_to_string(state_file) {
-        if let Ok(saved) = serde_json::from_str::<Value>(&text) {
-            let key_ok = match saved["api_key"].as_str().and_then(ApiKey::parse) {
-                Some(key) => api_key::Entity::find()
-                    .filter(api_key::Column::KeyHash.eq(key.hash()))
-                    .filter(api_key::Column::RevokedAt.is_null())
-                    .one(db)
-                    .await?
-                    .is_some(),
-                None => false,
-            };
-            if key_ok {
-                return Ok(saved);
-            }
+    if let Ok(text) = std::fs::read_to_string(state_file)
+        && let Ok(saved) = serde_json::from_str::<Value>(&text)
+    {
+        let key_ok = match saved["api_key"].as_str().and_then(ApiKey::parse) {
+            Some(key) => api_key::Entity::find()
+                .filter(api_key::Column::KeyHash.eq(key.hash()))
+                .filter(api_key::Column::RevokedAt.is_null())
+                .one(db)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if key_ok {
+            return Ok(saved);
         }
     }
     let created = account_create(db, "Demo account", 1_000_000).await?;

@@ -36,12 +36,12 @@ pub async fn create(
         other => other.map(|at| at.with_timezone(&Utc)),
     };
     let timezone = req.scheduled_timezone.map(Text::into_string);
-    if let Some(tz) = &timezone {
-        if tz.parse::<chrono_tz::Tz>().is_err() {
-            return Err(ApiError::bad_request(format!(
-                "scheduled_timezone '{tz}' is not an IANA time zone name"
-            )));
-        }
+    if let Some(tz) = &timezone
+        && tz.parse::<chrono_tz::Tz>().is_err()
+    {
+        return Err(ApiError::bad_request(format!(
+            "scheduled_timezone '{tz}' is not an IANA time zone name"
+        )));
     }
 
     let template_name = req.template_name.into_string();
@@ -58,14 +58,13 @@ pub async fn create(
             "media_url is required for this template",
         ));
     }
-    if let Some(url) = &media_url {
-        if !(url.starts_with("https://") || url.starts_with("http://"))
-            || url.contains(char::is_whitespace)
-        {
-            return Err(ApiError::bad_request(
-                "media_url must be an http or https URL",
-            ));
-        }
+    if let Some(url) = &media_url
+        && (!(url.starts_with("https://") || url.starts_with("http://"))
+            || url.contains(char::is_whitespace))
+    {
+        return Err(ApiError::bad_request(
+            "media_url must be an http or https URL",
+        ));
     }
     let number_id = resolve_number(db, account, req.waba_phone_id, &template).await?;
 

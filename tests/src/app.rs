@@ -14,8 +14,7 @@ use waplify_worker::{Ctx, Worker, WorkerConfig};
 use crate::testdb::TestDb;
 
 pub struct TestApp {
-    pub base: String,
-    pub http: reqwest::Client,
+    pub client: Client,
     pub tdb: TestDb,
     pub prefix: String,
     pub redis_url: String,
@@ -56,8 +55,7 @@ pub async fn spawn_app_with(redis_url: &str) -> TestApp {
             .await;
     });
     TestApp {
-        base: format!("http://{addr}"),
-        http: reqwest::Client::new(),
+        client: Client::new(&format!("http://{addr}")),
         tdb,
         prefix,
         redis_url: redis_url.to_owned(),
@@ -72,11 +70,14 @@ impl Drop for TestApp {
     }
 }
 
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
     }
+}
 
+impl TestApp {
     /// Settings for this app's database, Redis and prefix.
     pub fn common(&self) -> CommonConfig {
         CommonConfig {
@@ -104,6 +105,25 @@ impl TestApp {
     /// A worker in this process, sharing the test's connections.
     pub fn start_worker(&self, cfg: WorkerConfig) -> Worker {
         Worker::with(Ctx::new(self.tdb.db.clone(), self.queues.clone(), cfg))
+    }
+}
+
+/// An HTTP client for one running API, with the calls tests make.
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        Client {
+            base: base.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     pub async fn get(&self, path: &str, key: Option<&str>) -> (StatusCode, Value) {

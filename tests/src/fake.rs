@@ -278,7 +278,7 @@ fn decide(s: &mut State, body: Option<&Value>, token: &str, pnid: &str) -> Decis
     }
     if s.config.transient_rate > 0.0 && rand::random::<f64>() < s.config.transient_rate {
         s.counters.transient += 1;
-        return if s.counters.transient % 2 == 0 {
+        return if s.counters.transient.is_multiple_of(2) {
             Decision::Transient(429, 130429)
         } else {
             Decision::Transient(503, 2)

@@ -10,6 +10,7 @@ pub mod app;
 pub mod fake;
 pub mod procs;
 pub mod seed;
+pub mod stack;
 pub mod testdb;
 
 pub use app::{TestApp, spawn_app};

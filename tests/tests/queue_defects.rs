@@ -28,7 +28,13 @@ async fn a_backlog_of_20000_due_jobs_drains_without_any_worker_dying() {
     let app = spawn_app().await;
     let ghost = CampaignId::generate();
     for _ in 0..10 {
-        let jobs = vec![SendBatch { campaign_id: ghost.clone(), probe: false }; 2000];
+        let jobs = vec![
+            SendBatch {
+                campaign_id: ghost.clone(),
+                probe: false
+            };
+            2000
+        ];
         app.queues.push_many(jobs).await.unwrap();
     }
     let mut conn = app.queues.conn();
@@ -47,8 +53,15 @@ async fn a_backlog_of_20000_due_jobs_drains_without_any_worker_dying() {
         }
     })
     .await;
-    assert_eq!(worker.ctx.restarts.load(Ordering::Relaxed), 0, "no worker died");
-    let dead: u64 = conn.scard(format!("{}:send:dead", app.prefix)).await.unwrap();
+    assert_eq!(
+        worker.ctx.restarts.load(Ordering::Relaxed),
+        0,
+        "no worker died"
+    );
+    let dead: u64 = conn
+        .scard(format!("{}:send:dead", app.prefix))
+        .await
+        .unwrap();
     assert_eq!(dead, 0);
     worker.shutdown().await;
 }
@@ -73,7 +86,10 @@ async fn an_idle_worker_picks_up_a_new_job_within_a_second() {
             (st["campaign_status"] != "queued").then(|| pushed.elapsed())
         })
         .await;
-        assert!(waited < Duration::from_secs(1), "round {round}: picked up after {waited:?}");
+        assert!(
+            waited < Duration::from_secs(1),
+            "round {round}: picked up after {waited:?}"
+        );
     }
     worker.shutdown().await;
 }
@@ -86,7 +102,11 @@ async fn a_worker_survives_a_redis_restart_and_carries_on() {
     let mut redis = RedisServer::start();
     let app = waplify_tests::app::spawn_app_with(&redis.url()).await;
     let s = seed(&app.tdb.db, 10_000, 1000).await;
-    let (fake, url) = fake(FakeConfig { latency_ms: 30, ..Default::default() }).await;
+    let (fake, url) = fake(FakeConfig {
+        latency_ms: 30,
+        ..Default::default()
+    })
+    .await;
     let mut cfg = app.worker_config(&url);
     cfg.lanes = 2;
     cfg.batch_size = 10;
@@ -98,14 +118,24 @@ async fn a_worker_survives_a_redis_restart_and_carries_on() {
     })
     .await;
     redis.restart(); // every key is gone: it keeps nothing on disk
-    app.wait_for_status(&s.api_key, &first, "completed", Duration::from_secs(60)).await;
-    assert!(worker.ctx.restarts.load(Ordering::Relaxed) > 0, "the workers were restarted");
+    app.wait_for_status(&s.api_key, &first, "completed", Duration::from_secs(60))
+        .await;
+    assert!(
+        worker.ctx.restarts.load(Ordering::Relaxed) > 0,
+        "the workers were restarted"
+    );
 
     let second = app.create_campaign(&s.api_key, 50).await;
     app.send(&s.api_key, &second).await;
-    let stats = app.wait_for_status(&s.api_key, &second, "completed", Duration::from_secs(30)).await;
+    let stats = app
+        .wait_for_status(&s.api_key, &second, "completed", Duration::from_secs(30))
+        .await;
     assert_eq!(stats["sent_count"], 50);
-    assert_eq!(fake.counters().unique_recipients, 300, "both campaigns share recipients");
+    assert_eq!(
+        fake.counters().unique_recipients,
+        300,
+        "both campaigns share recipients"
+    );
     worker.shutdown().await;
 }
 
@@ -115,7 +145,11 @@ async fn a_worker_survives_a_redis_restart_and_carries_on() {
 async fn a_killed_workers_jobs_are_picked_up_by_another_within_30_seconds() {
     let app = spawn_app().await;
     let s = seed(&app.tdb.db, 1000, 1000).await;
-    let (fake, url) = fake(FakeConfig { latency_ms: 2000, ..Default::default() }).await;
+    let (fake, url) = fake(FakeConfig {
+        latency_ms: 2000,
+        ..Default::default()
+    })
+    .await;
     let env = |name: &str| {
         vec![
             ("DATABASE_URL", app.tdb.url.clone()),
@@ -135,29 +169,46 @@ async fn a_killed_workers_jobs_are_picked_up_by_another_within_30_seconds() {
     let id = app.create_campaign(&s.api_key, 41).await;
     app.send(&s.api_key, &id).await;
     // The probe (1) plus both lanes' first batches (2 × 10) are in flight.
-    eventually(Duration::from_secs(20), "lane batches in flight", || async {
-        (fake.counters().requests >= 21).then_some(())
-    })
+    eventually(
+        Duration::from_secs(20),
+        "lane batches in flight",
+        || async { (fake.counters().requests >= 21).then_some(()) },
+    )
     .await;
     victim.kill9();
     let killed = Instant::now();
     let _rescuer = Proc::spawn(&bin("waplify-worker"), &[], &env("rescuer"));
     let inflight = format!("{}:send:inflight:victim-send-0", app.prefix);
     let mut conn = app.queues.conn();
-    eventually(Duration::from_secs(30), "the victim's jobs re-queued", || {
-        let mut conn = conn.clone();
-        let inflight = inflight.clone();
-        async move {
-            let n: u64 = conn.scard(&inflight).await.unwrap();
-            (n == 0).then_some(())
-        }
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the victim's jobs re-queued",
+        || {
+            let mut conn = conn.clone();
+            let inflight = inflight.clone();
+            async move {
+                let n: u64 = conn.scard(&inflight).await.unwrap();
+                (n == 0).then_some(())
+            }
+        },
+    )
     .await;
-    app.wait_for_status(&s.api_key, &id, "completed", Duration::from_secs(30)).await;
-    assert!(killed.elapsed() < Duration::from_secs(30), "recovered in {:?}", killed.elapsed());
+    app.wait_for_status(&s.api_key, &id, "completed", Duration::from_secs(30))
+        .await;
+    assert!(
+        killed.elapsed() < Duration::from_secs(30),
+        "recovered in {:?}",
+        killed.elapsed()
+    );
     assert_eq!(fake.counters().unique_recipients, 41);
-    let workers: Vec<String> = conn.zrange(format!("{}:send:workers", app.prefix), 0, -1).await.unwrap();
-    assert!(!workers.iter().any(|w| w.starts_with("victim")), "dead worker forgotten: {workers:?}");
+    let workers: Vec<String> = conn
+        .zrange(format!("{}:send:workers", app.prefix), 0, -1)
+        .await
+        .unwrap();
+    assert!(
+        !workers.iter().any(|w| w.starts_with("victim")),
+        "dead worker forgotten: {workers:?}"
+    );
 }
 
 /// Defect 6: acks are asynchronous, so a job can run again after a crash. Running a
@@ -167,7 +218,11 @@ async fn a_job_that_runs_twice_never_sends_twice() {
     let app = spawn_app().await;
     let s = seed(&app.tdb.db, 1000, 1000).await;
     let (fake, url) = fake(FakeConfig::default()).await;
-    let ctx = Arc::new(Ctx::new(app.tdb.db.clone(), app.queues.clone(), app.worker_config(&url)));
+    let ctx = Arc::new(Ctx::new(
+        app.tdb.db.clone(),
+        app.queues.clone(),
+        app.worker_config(&url),
+    ));
     let id = app.create_campaign(&s.api_key, 300).await;
     app.send(&s.api_key, &id).await;
     sea_orm::ConnectionTrait::execute_unprepared(
@@ -191,7 +246,10 @@ async fn a_job_that_runs_twice_never_sends_twice() {
     assert_eq!(fake.calls().get(&message_id), Some(&1), "one call, not two");
 
     // A lane step run twice at once, three times over: every message once.
-    let job = SendBatch { campaign_id: CampaignId::parse(&id).unwrap(), probe: false };
+    let job = SendBatch {
+        campaign_id: CampaignId::parse(&id).unwrap(),
+        probe: false,
+    };
     for _ in 0..3 {
         let (a, b) = tokio::join!(
             lane::handle(job.clone(), Data::new(ctx.clone())),

@@ -69,10 +69,10 @@ impl Ctx {
 
     /// The send spec of a campaign, `None` if it does not exist.
     pub async fn spec(&self, campaign_id: &str) -> Result<Option<Arc<Spec>>, DbErr> {
-        if let Some((at, spec)) = self.specs.lock().expect("spec cache").get(campaign_id) {
-            if at.elapsed() < SPEC_TTL {
-                return Ok(Some(spec.clone()));
-            }
+        if let Some((at, spec)) = self.specs.lock().expect("spec cache").get(campaign_id)
+            && at.elapsed() < SPEC_TTL
+        {
+            return Ok(Some(spec.clone()));
         }
         let Some(spec) = load_spec(&self.db, campaign_id).await? else {
             return Ok(None);

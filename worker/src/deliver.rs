@@ -1,7 +1,12 @@
-//! One round for a claim: call the provider, judge each answer, record it, then
-//! schedule the retries and stop the campaign on a fatal answer.
+//! One round for a claim: call the provider, judge each answer, record it, schedule the
+//! retries, and stop the campaign on a fatal answer.
+//!
+//! Results are recorded in small groups as calls return, not once per batch: a crash
+//! between the provider's acceptance and our SQL write is the one way a recipient can
+//! get a message twice, and this keeps that window to one short flush.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use apalis::prelude::TaskId;
 use chrono::{DateTime, Utc};
@@ -16,22 +21,118 @@ use crate::error::WorkError;
 use crate::record::{Outcome, Recorded, record};
 use crate::{finalize, send};
 
-pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Recorded, WorkError> {
-    let calls = send::all(ctx, spec, claim.messages).await;
-    let outcomes: Vec<Outcome> = calls
-        .into_iter()
-        .map(|(message, call)| Outcome {
-            verdict: ctx.policy.verdict(&call.answer, message.attempt),
-            message,
-            call,
-        })
-        .collect();
-    let recorded = record(&ctx.db, &spec.campaign_id, &claim.token, outcomes).await?;
-    schedule_retries(ctx, &spec.campaign_id, &recorded.retries).await;
-    if let Some((code, message)) = &recorded.fatal {
-        finalize::fail_campaign(ctx, &spec.campaign_id, *code, message).await?;
+/// Results written per transaction, at most.
+const FLUSH_SIZE: usize = 25;
+/// How long a result may wait for others to share its transaction.
+const FLUSH_WAIT: Duration = Duration::from_millis(5);
+
+/// The totals of one claim's round.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    pub sent: usize,
+    pub failed: usize,
+    pub retried: usize,
+    pub fatal: bool,
+}
+
+pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Delivered, WorkError> {
+    let mut results = send::start(ctx, spec, claim.messages);
+    let mut pending: Vec<Outcome> = Vec::new();
+    let mut total = Delivered::default();
+    let mut first_error = None;
+    loop {
+        let next = if pending.is_empty() {
+            results.recv().await
+        } else {
+            match tokio::time::timeout(FLUSH_WAIT, results.recv()).await {
+                Ok(r) => r,
+                Err(_) => {
+                    flush(
+                        ctx,
+                        spec,
+                        &claim.token,
+                        &mut pending,
+                        &mut total,
+                        &mut first_error,
+                    )
+                    .await;
+                    continue;
+                }
+            }
+        };
+        match next {
+            Some((message, call)) => {
+                pending.push(Outcome {
+                    verdict: ctx.policy.verdict(&call.answer, message.attempt),
+                    message,
+                    call,
+                });
+                if pending.len() >= FLUSH_SIZE {
+                    flush(
+                        ctx,
+                        spec,
+                        &claim.token,
+                        &mut pending,
+                        &mut total,
+                        &mut first_error,
+                    )
+                    .await;
+                }
+            }
+            None => {
+                flush(
+                    ctx,
+                    spec,
+                    &claim.token,
+                    &mut pending,
+                    &mut total,
+                    &mut first_error,
+                )
+                .await;
+                break;
+            }
+        }
     }
-    Ok(recorded)
+    match first_error {
+        // Unrecorded messages stay `sending` until their lease expires; the reconciler
+        // hands them back.
+        Some(e) => Err(e),
+        None => Ok(total),
+    }
+}
+
+async fn flush(
+    ctx: &Ctx,
+    spec: &Spec,
+    claim: &str,
+    pending: &mut Vec<Outcome>,
+    total: &mut Delivered,
+    first_error: &mut Option<WorkError>,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let outcomes = std::mem::take(pending);
+    let recorded: Recorded = match record(&ctx.db, &spec.campaign_id, claim, outcomes).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(campaign_id = %spec.campaign_id, "recording provider results failed: {e}");
+            first_error.get_or_insert(e.into());
+            return;
+        }
+    };
+    total.sent += recorded.sent;
+    total.failed += recorded.failed;
+    total.retried += recorded.retries.len();
+    schedule_retries(ctx, &spec.campaign_id, &recorded.retries).await;
+    if let Some((code, message)) = &recorded.fatal
+        && !total.fatal
+    {
+        total.fatal = true;
+        if let Err(e) = finalize::fail_campaign(ctx, &spec.campaign_id, *code, message).await {
+            first_error.get_or_insert(e);
+        }
+    }
 }
 
 /// Pushes one delayed job per retried message, each in a second that still has room

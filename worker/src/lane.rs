@@ -69,7 +69,7 @@ async fn step(ctx: &Ctx, campaign_id: &str, probe: bool) -> Result<Next, WorkErr
         return Ok(Next::Done);
     }
     let recorded = deliver::deliver(ctx, &spec, claim).await?;
-    if recorded.fatal.is_some() {
+    if recorded.fatal {
         return Ok(Next::Done);
     }
     if probe {

@@ -210,10 +210,10 @@ struct ErrorData {
 /// Reads a Cloud API answer: `messages[0].id` on success, `error.code` otherwise.
 pub fn parse_answer(status: u16, body: &[u8], retry_after: Option<Duration>) -> Answer {
     if (200..300).contains(&status) {
-        if let Ok(ok) = serde_json::from_slice::<Success>(body) {
-            if let Some(m) = ok.messages.into_iter().next().filter(|m| !m.id.is_empty()) {
-                return Answer::Accepted { wamid: m.id };
-            }
+        if let Ok(ok) = serde_json::from_slice::<Success>(body)
+            && let Some(m) = ok.messages.into_iter().next().filter(|m| !m.id.is_empty())
+        {
+            return Answer::Accepted { wamid: m.id };
         }
         return Answer::Rejected {
             http_status: Some(status),
@@ -225,10 +225,11 @@ pub fn parse_answer(status: u16, body: &[u8], retry_after: Option<Duration>) -> 
     match serde_json::from_slice::<Failure>(body) {
         Ok(f) => {
             let mut message = f.error.message.unwrap_or_else(|| format!("HTTP {status}"));
-            if let Some(details) = f.error.error_data.and_then(|d| d.details) {
-                if !details.is_empty() && !message.contains(&details) {
-                    message = format!("{message}: {details}");
-                }
+            if let Some(details) = f.error.error_data.and_then(|d| d.details)
+                && !details.is_empty()
+                && !message.contains(&details)
+            {
+                message = format!("{message}: {details}");
             }
             Answer::Rejected {
                 http_status: Some(status),

@@ -1,22 +1,32 @@
-//! Calling the provider for every claimed message at once.
+//! Calling the provider for every claimed message at once. Each call runs as its own
+//! task and reports as soon as it returns, so its result can be recorded without
+//! waiting for the slowest call of the batch.
 
-use futures::StreamExt;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
 
 use crate::claim::Claimed;
 use crate::context::{Ctx, Spec};
 use crate::provider::Call;
 
-/// One provider call per message, all in flight together. Results come back in
-/// completion order.
-pub async fn all(ctx: &Ctx, spec: &Spec, messages: Vec<Claimed>) -> Vec<(Claimed, Call)> {
-    let width = messages.len().max(1);
-    futures::stream::iter(messages)
-        .map(|m| async move {
+/// Starts one provider call per message; results arrive in completion order and the
+/// channel closes after the last.
+pub fn start(
+    ctx: &Ctx,
+    spec: &Arc<Spec>,
+    messages: Vec<Claimed>,
+) -> mpsc::UnboundedReceiver<(Claimed, Call)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    for m in messages {
+        let tx = tx.clone();
+        let provider = ctx.provider.clone();
+        let spec = spec.clone();
+        tokio::spawn(async move {
             let body = spec.template.body(&m.phone, &m.id);
-            let call = ctx.provider.send(&spec.sender, body).await;
-            (m, call)
-        })
-        .buffer_unordered(width)
-        .collect()
-        .await
+            let call = provider.send(&spec.sender, body).await;
+            let _ = tx.send((m, call));
+        });
+    }
+    rx
 }

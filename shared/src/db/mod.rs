@@ -32,17 +32,16 @@ pub async fn connect(url: &str) -> Result<Db, ConfigError> {
             ),
         ));
     }
-    if is_sqlite {
-        if let Some(dir) = sqlite_file(url).and_then(|f| std::path::Path::new(f).parent()) {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    ConfigError::new(
-                        VAR,
-                        format!("cannot create directory {}: {e}", dir.display()),
-                    )
-                })?;
-            }
-        }
+    let sqlite_dir = sqlite_file(url)
+        .and_then(|f| std::path::Path::new(f).parent())
+        .filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = sqlite_dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            ConfigError::new(
+                VAR,
+                format!("cannot create directory {}: {e}", dir.display()),
+            )
+        })?;
     }
     if !is_sqlite {
         // One direct connection first: the pool would only say "timed out", this says why.

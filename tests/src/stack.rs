@@ -1,0 +1,110 @@
+//! The whole system as real processes: `waplify-api` and `waplify-worker` binaries over
+//! a test database and Redis prefix, with the fake Cloud API served from the test.
+
+use std::time::Duration;
+
+use crate::app::Client;
+use crate::fake::{Fake, FakeConfig};
+use crate::procs::{Proc, bin, free_port};
+use crate::testdb::TestDb;
+
+pub struct Stack {
+    pub tdb: TestDb,
+    pub prefix: String,
+    pub redis_url: String,
+    pub fake: Fake,
+    pub fake_url: String,
+    pub api: Proc,
+    pub client: Client,
+    _fake_server: tokio::task::JoinHandle<()>,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Stack {
+    pub async fn start(fake: FakeConfig) -> Stack {
+        crate::init_tracing();
+        let tdb = TestDb::new().await;
+        let prefix = crate::unique_prefix();
+        let redis_url = crate::redis_url();
+        let fake = Fake::new(fake);
+        let (fake_url, server) = fake.serve("127.0.0.1:0").await.expect("fake server");
+        let port = free_port();
+        let bind = format!("127.0.0.1:{port}");
+        let mut env = common_env(&tdb.url, &redis_url, &prefix);
+        env.push(("API_BIND", bind.clone()));
+        let api = Proc::spawn(&bin("waplify-api"), &["serve"], &env);
+        let client = Client::new(&format!("http://{bind}"));
+        let started = std::time::Instant::now();
+        while client.http.get(client.url("/health")).send().await.is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "API did not start: {}",
+                api.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Stack {
+            tdb,
+            prefix,
+            redis_url,
+            fake,
+            fake_url,
+            api,
+            client,
+            _fake_server: server,
+        }
+    }
+
+    /// Environment for a worker process named `name`, tuned for tests.
+    pub fn worker_env(&self, name: &str) -> Vec<(&'static str, String)> {
+        let mut env = common_env(&self.tdb.url, &self.redis_url, &self.prefix);
+        env.extend([
+            ("WHATSAPP_API_BASE_URL", self.fake_url.clone()),
+            ("WORKER_NAME", name.to_owned()),
+            ("RETRY_BASE_MS", "300".into()),
+            ("RETRY_MAX_MS", "2000".into()),
+            ("PROVIDER_TIMEOUT_MS", "5000".into()),
+            ("SEND_LEASE_SECS", "12".into()),
+            ("RECONCILE_INTERVAL_MS", "500".into()),
+            ("STALL_SECS", "3".into()),
+        ]);
+        env
+    }
+
+    pub fn spawn_worker(&self, name: &str) -> Proc {
+        Proc::spawn(&bin("waplify-worker"), &[], &self.worker_env(name))
+    }
+
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let row = self
+            .tdb
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.tdb.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("query")
+            .expect("a row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
+    }
+}
+
+fn common_env(db: &str, redis: &str, prefix: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", db.to_owned()),
+        ("REDIS_URL", redis.to_owned()),
+        ("WAPLIFY_QUEUE_PREFIX", prefix.to_owned()),
+        (
+            "RUST_LOG",
+            "info,sqlx=warn,sea_orm=warn,apalis_core=warn,apalis_redis=warn".to_owned(),
+        ),
+    ]
+}
