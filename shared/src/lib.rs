@@ -12,3 +12,4 @@ pub mod queue;
 pub mod status;
 
 pub use sea_orm;
+pub use sea_orm_migration;

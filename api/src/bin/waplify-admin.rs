@@ -55,7 +55,7 @@ enum AccountCmd {
     Create {
         #[arg(long)]
         name: String,
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         credits: i64,
     },
     /// Show an account, its balance, keys, numbers and templates.
@@ -147,7 +147,7 @@ enum CreditsCmd {
     Add {
         #[arg(long)]
         account: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         amount: i64,
     },
 }

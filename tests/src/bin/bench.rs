@@ -1,0 +1,208 @@
+//! `bench`: sends a campaign through the real processes (release builds) against the
+//! fake Cloud API and prints throughput and the worker's peak memory. Run it through
+//! `scripts/bench`, which builds everything and finds PostgreSQL and Redis.
+//!
+//! Each run gets its own PostgreSQL schema and Redis prefix, dropped afterwards.
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::{Value, json};
+use waplify_tests::app::{Client, phone};
+use waplify_tests::procs::{Proc, bin, free_port};
+use waplify_tests::{TestDb, seed};
+
+#[derive(Parser)]
+#[command(about = "Waplify Send throughput benchmark")]
+struct Args {
+    /// Recipients per campaign.
+    #[arg(long, default_value_t = 20_000)]
+    recipients: usize,
+    /// Provider latencies to run, in milliseconds (one campaign each).
+    #[arg(long, value_delimiter = ',', default_value = "0,100")]
+    latency_ms: Vec<u64>,
+    /// Worker processes.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Extra environment for the worker, KEY=VALUE.
+    #[arg(long = "worker-env")]
+    worker_env: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    if !waplify_tests::TestDb::is_postgres() {
+        eprintln!("note: TEST_DATABASE=sqlite, measuring the embedded database");
+    }
+    for &latency in &args.latency_ms {
+        run(&args, latency).await;
+    }
+}
+
+async fn run(args: &Args, latency_ms: u64) {
+    let tdb = TestDb::new().await;
+    let prefix = waplify_tests::unique_prefix();
+    let redis = waplify_tests::redis_url();
+    let s = seed(&tdb.db, 10 * args.recipients as i64, 10_000).await;
+
+    let fake_bind = format!("127.0.0.1:{}", free_port());
+    let _fake = Proc::spawn(
+        &bin("fake-whatsapp"),
+        &[
+            "--bind",
+            &fake_bind,
+            "--latency-ms",
+            &latency_ms.to_string(),
+        ],
+        &[],
+    );
+    let api_bind = format!("127.0.0.1:{}", free_port());
+    let env = vec![
+        ("DATABASE_URL", tdb.url.clone()),
+        ("REDIS_URL", redis.clone()),
+        ("WAPLIFY_QUEUE_PREFIX", prefix.clone()),
+        ("RUST_LOG", "warn".to_owned()),
+    ];
+    let mut api_env = env.clone();
+    api_env.push(("API_BIND", api_bind.clone()));
+    let _api = Proc::spawn(&bin("waplify-api"), &["serve"], &api_env);
+    let client = Client::new(&format!("http://{api_bind}"));
+    let fake = Client::new(&format!("http://{fake_bind}"));
+    wait_http(&client, "/health").await;
+    wait_http(&fake, "/_fake/counters").await;
+
+    // Create through the API's bulk path, 10,000 recipients per request.
+    let created = Instant::now();
+    let mut per_request = Vec::new();
+    let mut campaign = String::new();
+    for (i, chunk) in (0..args.recipients)
+        .collect::<Vec<_>>()
+        .chunks(10_000)
+        .enumerate()
+    {
+        let contacts: Vec<Value> = chunk.iter().map(|&n| json!({"phone": phone(n)})).collect();
+        let t = Instant::now();
+        let (status, body) = if i == 0 {
+            client
+                .post(
+                    "/api/v1/campaigns",
+                    Some(&s.api_key),
+                    Some(json!({"name": "bench", "template_name": "welcome", "body_data": {"1": "Ada"}, "contacts": contacts})),
+                )
+                .await
+        } else {
+            client
+                .post(
+                    &format!("/api/v1/campaigns/{campaign}/contacts"),
+                    Some(&s.api_key),
+                    Some(json!({"contacts": contacts})),
+                )
+                .await
+        };
+        assert!(status.is_success(), "{body}");
+        per_request.push(t.elapsed());
+        if i == 0 {
+            campaign = body["campaign_id"].as_str().unwrap().to_owned();
+        }
+    }
+    let creation = created.elapsed();
+
+    let mut worker_env = env.clone();
+    worker_env.push(("WHATSAPP_API_BASE_URL", format!("http://{fake_bind}")));
+    for kv in &args.worker_env {
+        if let Some((k, v)) = kv.split_once('=') {
+            worker_env.push((Box::leak(k.to_owned().into_boxed_str()), v.to_owned()));
+        }
+    }
+    let workers: Vec<Proc> = (0..args.workers)
+        .map(|i| {
+            let mut e = worker_env.clone();
+            e.push(("WORKER_NAME", format!("bench-{i}")));
+            Proc::spawn(&bin("waplify-worker"), &[], &e)
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let sent_at = Instant::now();
+    let (status, body) = client
+        .post(
+            &format!("/api/v1/campaigns/{campaign}/send"),
+            Some(&s.api_key),
+            None,
+        )
+        .await;
+    assert_eq!(status.as_u16(), 202, "{body}");
+    let mut peak_rss = 0u64;
+    let stats = loop {
+        for w in &workers {
+            peak_rss = peak_rss.max(vm_hwm_kib(w.pid()));
+        }
+        let (_, st) = client
+            .get(
+                &format!("/api/v1/campaigns/{campaign}/stats"),
+                Some(&s.api_key),
+            )
+            .await;
+        if st["campaign_status"] == "completed" || st["campaign_status"] == "failed" {
+            break st;
+        }
+        if sent_at.elapsed() > Duration::from_secs(3600) {
+            panic!("campaign did not finish: {st}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let total = sent_at.elapsed();
+    for w in &workers {
+        peak_rss = peak_rss.max(vm_hwm_kib(w.pid()));
+    }
+    let (_, counters) = fake.get("/_fake/counters", None).await;
+    let accepted = counters["accepted"].as_u64().unwrap_or(0);
+    let span_ms = counters["last_accepted_ms"].as_u64().unwrap_or(0)
+        - counters["first_accepted_ms"].as_u64().unwrap_or(0);
+    let rate = accepted as f64 / (span_ms.max(1) as f64 / 1000.0);
+    let slowest_create = per_request.iter().max().copied().unwrap_or_default();
+    println!(
+        "recipients={} provider_latency_ms={latency_ms} workers={} status={} sent={} failed={} \
+         accepted={accepted} duplicates={} | throughput={rate:.0} msg/s (first to last acceptance, {:.2} s) \
+         | send-to-completed={:.2} s | worker peak RSS={:.1} MiB | creation={:.2} s ({} requests, slowest {:.0} ms)",
+        args.recipients,
+        args.workers,
+        stats["campaign_status"],
+        stats["sent_count"],
+        stats["failed_count"],
+        counters["duplicates"],
+        span_ms as f64 / 1000.0,
+        total.as_secs_f64(),
+        peak_rss as f64 / 1024.0,
+        creation.as_secs_f64(),
+        per_request.len(),
+        slowest_create.as_secs_f64() * 1000.0,
+    );
+    drop(workers);
+}
+
+async fn wait_http(client: &Client, path: &str) {
+    let started = Instant::now();
+    while client.http.get(client.url(path)).send().await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{} did not come up",
+            client.base
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Peak resident set size of a process, from /proc (Linux).
+fn vm_hwm_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

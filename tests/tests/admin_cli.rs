@@ -1,0 +1,267 @@
+//! `waplify-admin`, run as a process: JSON on stdout, one line on stderr and a non-zero
+//! exit on error.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use waplify_tests::procs::bin;
+use waplify_tests::spawn_app;
+
+struct Run {
+    ok: bool,
+    json: Value,
+    stderr: String,
+}
+
+fn admin(db_url: &str, args: &[&str]) -> Run {
+    let out = Command::new(bin("waplify-admin"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env_remove("WAPLIFY_AUTO_MIGRATE")
+        .output()
+        .expect("run waplify-admin");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    Run {
+        ok: out.status.success(),
+        json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok(db: &str, args: &[&str]) -> Value {
+    let r = admin(db, args);
+    assert!(r.ok, "{args:?} failed: {}", r.stderr);
+    r.json
+}
+
+fn fails(db: &str, args: &[&str], needle: &str) {
+    let r = admin(db, args);
+    assert!(!r.ok, "{args:?} should fail");
+    assert_eq!(r.json, Value::Null, "nothing on stdout on error");
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+    assert!(r.stderr.starts_with("waplify-admin: "), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(needle),
+        "{args:?}: {} lacks {needle}",
+        r.stderr
+    );
+}
+
+#[tokio::test]
+async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() {
+    let app = spawn_app().await;
+    let db = app.tdb.url.clone();
+
+    let account = ok(
+        &db,
+        &["account", "create", "--name", "Acme", "--credits", "50"],
+    );
+    let id = account["account_id"].as_str().unwrap().to_owned();
+    let key = account["api_key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("wapl_"));
+    let (status, _) = app.get("/api/v1/campaigns", Some(&key)).await;
+    assert_eq!(status, StatusCode::OK, "the new key works");
+
+    let number = ok(
+        &db,
+        &[
+            "number",
+            "add",
+            "--account",
+            &id,
+            "--phone-number-id",
+            "1234567890",
+            "--access-token",
+            "tok",
+            "--display-phone",
+            "+1 555 0100",
+            "--mps",
+            "40",
+        ],
+    );
+    let number_id = number["waba_phone_id"].as_str().unwrap().to_owned();
+    assert_eq!(number["status"], "active");
+    let template = ok(
+        &db,
+        &[
+            "template",
+            "add",
+            "--account",
+            &id,
+            "--name",
+            "promo",
+            "--body-vars",
+            "2",
+            "--header",
+            "text",
+            "--header-vars",
+            "1",
+            "--number",
+            &number_id,
+        ],
+    );
+    let template_id = template["template_id"].as_str().unwrap().to_owned();
+    assert_eq!(template["status"], "APPROVED");
+    assert_eq!(
+        ok(
+            &db,
+            &["template", "set-status", "--id", &template_id, "paused"]
+        )["status"],
+        "PAUSED"
+    );
+    assert_eq!(
+        ok(
+            &db,
+            &["number", "set-status", "--id", &number_id, "inactive"]
+        )["status"],
+        "inactive"
+    );
+    let credits = ok(&db, &["credits", "add", "--account", &id, "--amount", "25"]);
+    assert_eq!(credits["balance"], 75);
+
+    let shown = ok(&db, &["account", "show", "--account", &id]);
+    assert_eq!(shown["name"], "Acme");
+    assert_eq!(shown["balance"], 75);
+    assert_eq!(shown["numbers"][0]["mps"], 40);
+    assert_eq!(shown["numbers"][0]["status"], "inactive");
+    assert_eq!(shown["templates"][0]["status"], "PAUSED");
+    assert_eq!(shown["templates"][0]["body_vars"], 2);
+    assert_eq!(shown["keys"].as_array().unwrap().len(), 1);
+    assert!(
+        shown.to_string().find(&key).is_none(),
+        "keys are never shown again"
+    );
+
+    let second = ok(&db, &["key", "create", "--account", &id]);
+    let second_key = second["api_key"].as_str().unwrap().to_owned();
+    let prefix = &key[..13];
+    let revoked = ok(&db, &["key", "revoke", "--key-prefix", prefix]);
+    assert_eq!(revoked["revoked"], true);
+    let (status, _) = app.get("/api/v1/campaigns", Some(&key)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked");
+    let (status, _) = app.get("/api/v1/campaigns", Some(&second_key)).await;
+    assert_eq!(status, StatusCode::OK, "the other key still works");
+    assert_eq!(
+        app.scalar_i64("SELECT CAST(SUM(amount) AS BIGINT) FROM wallet_ledger")
+            .await,
+        75,
+        "the ledger sums to the balance"
+    );
+
+    fails(
+        &db,
+        &["key", "revoke", "--key-prefix", prefix],
+        "no active key",
+    );
+    fails(
+        &db,
+        &["key", "revoke", "--key-prefix", "wapl_"],
+        "--key-prefix",
+    );
+    fails(
+        &db,
+        &["account", "show", "--account", "nope"],
+        "Invalid account_id",
+    );
+    fails(
+        &db,
+        &["account", "show", "--account", "0123456789abcdef01234567"],
+        "not found",
+    );
+    fails(&db, &["account", "create", "--name", " "], "--name");
+    fails(
+        &db,
+        &["credits", "add", "--account", &id, "--amount", "-5"],
+        "positive",
+    );
+    fails(
+        &db,
+        &["number", "set-status", "--id", &number_id, "sleeping"],
+        "active or inactive",
+    );
+    fails(
+        &db,
+        &["template", "set-status", "--id", &template_id, "MAYBE"],
+        "APPROVED",
+    );
+    fails(
+        &db,
+        &[
+            "template",
+            "add",
+            "--account",
+            &id,
+            "--name",
+            "promo",
+            "--header",
+            "TEXT",
+        ],
+        "already exists",
+    );
+    fails(
+        &db,
+        &[
+            "template",
+            "add",
+            "--account",
+            &id,
+            "--name",
+            "x",
+            "--header",
+            "GIF",
+        ],
+        "--header",
+    );
+    fails(
+        &db,
+        &[
+            "number",
+            "add",
+            "--account",
+            &id,
+            "--phone-number-id",
+            "1234567890",
+            "--access-token",
+            "t",
+        ],
+        "already registered",
+    );
+    fails(
+        &db,
+        &[
+            "number",
+            "add",
+            "--account",
+            &id,
+            "--phone-number-id",
+            "9",
+            "--access-token",
+            "t",
+            "--mps",
+            "0",
+        ],
+        "--mps",
+    );
+}
+
+#[tokio::test]
+async fn the_demo_command_is_idempotent() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("demo.json");
+    let state = state.to_str().unwrap();
+    let first = ok(&app.tdb.url, &["demo", "--state-file", state]);
+    let again = ok(&app.tdb.url, &["demo", "--state-file", state]);
+    assert_eq!(first, again);
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM accounts").await, 1);
+    let key = first["api_key"].as_str().unwrap();
+    let (status, body) = app
+        .post(
+            "/api/v1/campaigns",
+            Some(key),
+            Some(serde_json::json!({"name": "demo", "template_name": "welcome", "body_data": {"1": "x"}, "contacts": [{"phone": "15550000001"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
