@@ -128,9 +128,17 @@ async fn auto_migrate_applies_the_schema_at_start() {
     assert_eq!(pending(&t.db).await, 0);
 }
 
+/// A binary, its arguments, its environment, and what its one line must say.
+type Case = (
+    &'static str,
+    Vec<&'static str>,
+    Vec<(&'static str, String)>,
+    &'static str,
+);
+
 #[test]
 fn unusable_settings_stop_with_one_line_naming_the_variable() {
-    let cases: Vec<(&str, Vec<&str>, Vec<(&str, String)>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "waplify-api",
             vec!["migrate"],
