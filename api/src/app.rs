@@ -174,9 +174,14 @@ fn error_response(e: poem::Error, method: &Method, path: &str, routes: &KnownRou
     let message = if e.is::<AuthorizationError>() || status == StatusCode::UNAUTHORIZED {
         return ApiError::unauthorized().into_response();
     } else if let Some(p) = e.downcast_ref::<ParseRequestPayloadError>() {
-        format!("Invalid request body: {}", p.reason)
+        payload_error_message(&p.reason)
     } else if let Some(p) = e.downcast_ref::<ParseParamError>() {
-        format!("Invalid query parameter '{}': {}", p.name, p.reason)
+        if p.name.ends_with("_id") {
+            // Ids have a documented message: `Invalid campaign_id`.
+            format!("Invalid {}", p.name)
+        } else {
+            format!("Invalid parameter '{}': {}", p.name, p.reason)
+        }
     } else if e.is::<ContentTypeError>() || status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return ApiError::bad_request("Content-Type must be application/json").into_response();
     } else if status == StatusCode::NOT_FOUND {
@@ -189,6 +194,23 @@ fn error_response(e: poem::Error, method: &Method, path: &str, routes: &KnownRou
         e.to_string()
     };
     ApiError::new(status, message).into_response()
+}
+
+/// The message for a body that did not parse. A malformed id field gets the same
+/// message as a malformed id anywhere else (`Invalid waba_phone_id`).
+fn payload_error_message(reason: &str) -> String {
+    let bad_id = reason
+        .split("field `")
+        .nth(1)
+        .and_then(|rest| rest.split_once("` verification failed"))
+        .map(|(field, _)| field)
+        .filter(|field| {
+            field.ends_with("_id") && field.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        });
+    match bad_id {
+        Some(field) => format!("Invalid {field}"),
+        None => format!("Invalid request body: {reason}"),
+    }
 }
 
 /// Keeps JSON error bodies; replaces anything else (poem's plain-text 404s and 405s).
@@ -274,5 +296,25 @@ impl KnownRoutes {
         methods.sort();
         methods.dedup();
         methods
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::payload_error_message;
+
+    #[test]
+    fn id_fields_get_the_id_message() {
+        assert_eq!(
+            payload_error_message(
+                "failed to parse \"CreateCampaignRequest\": field `waba_phone_id` verification failed. pattern(\"^[0-9a-f]{24}$\")"
+            ),
+            "Invalid waba_phone_id"
+        );
+        assert!(
+            payload_error_message("field `name` verification failed")
+                .starts_with("Invalid request body: ")
+        );
+        assert!(payload_error_message("EOF while parsing").starts_with("Invalid request body: "));
     }
 }

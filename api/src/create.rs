@@ -25,25 +25,7 @@ pub async fn create(
     req: CreateCampaignRequest,
 ) -> Result<CreateCampaignResponse, ApiError> {
     let now = Utc::now();
-    let name = req.name.into_string().trim().to_owned();
-    if name.is_empty() {
-        return Err(ApiError::bad_request("name must not be blank"));
-    }
-    let scheduled_at = match req.scheduled_at {
-        Some(at) if at.with_timezone(&Utc) <= now => {
-            return Err(ApiError::bad_request("scheduled_at must be in the future"));
-        }
-        other => other.map(|at| at.with_timezone(&Utc)),
-    };
-    let timezone = req.scheduled_timezone.map(Text::into_string);
-    if let Some(tz) = &timezone
-        && tz.parse::<chrono_tz::Tz>().is_err()
-    {
-        return Err(ApiError::bad_request(format!(
-            "scheduled_timezone '{tz}' is not an IANA time zone name"
-        )));
-    }
-
+    let name = req.name.into_string();
     let template_name = req.template_name.into_string();
     let template = find_template(db, account, &template_name).await?;
     let body_data = variables("body", req.body_data, template.body_vars)?;
@@ -67,6 +49,24 @@ pub async fn create(
         ));
     }
     let number_id = resolve_number(db, account, req.waba_phone_id, &template).await?;
+
+    let scheduled_at = match req.scheduled_at {
+        Some(at) if at.with_timezone(&Utc) <= now => {
+            return Err(ApiError::bad_request("scheduled_at must be in the future"));
+        }
+        other => other.map(|at| at.with_timezone(&Utc)),
+    };
+    let timezone = req
+        .scheduled_timezone
+        .map(|t| t.into_string().trim().to_owned())
+        .filter(|t| !t.is_empty());
+    if let Some(tz) = &timezone
+        && tz.parse::<chrono_tz::Tz>().is_err()
+    {
+        return Err(ApiError::bad_request(format!(
+            "scheduled_timezone '{tz}' is not an IANA time zone name"
+        )));
+    }
 
     let recipients = recipients::normalise(req.contacts);
     if recipients.valid.is_empty() {

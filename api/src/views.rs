@@ -93,13 +93,15 @@ pub struct CreateCampaignRequest {
     pub body_data: Option<HashMap<String, Text>>,
     /// Template header variables by position.
     pub header_data: Option<HashMap<String, Text>>,
-    /// Public http(s) URL of the header media; required for IMAGE, VIDEO and DOCUMENT headers.
-    #[oai(validator(max_length = 2048))]
+    /// Public http(s) URL (ASCII, percent-encoded) of the header media; required for IMAGE,
+    /// VIDEO and DOCUMENT headers.
+    #[oai(validator(max_length = 2048, pattern = r"^(https?://[!-~]+)?$"))]
     pub media_url: Option<Text>,
     /// File name shown for a DOCUMENT header.
     #[oai(validator(max_length = 255))]
     pub filename: Option<Text>,
     /// The sending number; defaults to the template's number, then the account's first active one.
+    #[oai(validator(pattern = "^[0-9a-f]{24}$"))]
     pub waba_phone_id: Option<Text>,
     /// When to send (RFC 3339, in the future). The campaign is created as `scheduled`.
     pub scheduled_at: Option<DateTime<FixedOffset>>,

@@ -1,9 +1,10 @@
 //! One round for a claim: call the provider, judge each answer, record it, schedule the
 //! retries, and stop the campaign on a fatal answer.
 //!
-//! Results are recorded in small groups as calls return, not once per batch: a crash
-//! between the provider's acceptance and our SQL write is the one way a recipient can
-//! get a message twice, and this keeps that window to one short flush.
+//! Results are recorded as calls return, not once per batch: a crash between the
+//! provider's acceptance and our SQL write is the one way a recipient can get a message
+//! twice. Each flush takes every result that arrived meanwhile, so however the calls
+//! bunch up, a result waits at most one transaction before it is on record.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,10 +22,8 @@ use crate::error::WorkError;
 use crate::record::{Outcome, Recorded, record};
 use crate::{finalize, send};
 
-/// Results written per transaction, at most.
-const FLUSH_SIZE: usize = 25;
 /// How long a result may wait for others to share its transaction.
-const FLUSH_WAIT: Duration = Duration::from_millis(5);
+const FLUSH_WAIT: Duration = Duration::from_millis(2);
 
 /// The totals of one claim's round.
 #[derive(Debug, Default)]
@@ -37,61 +36,44 @@ pub struct Delivered {
 
 pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Delivered, WorkError> {
     let mut results = send::start(ctx, spec, claim.messages);
-    let mut pending: Vec<Outcome> = Vec::new();
     let mut total = Delivered::default();
     let mut first_error = None;
-    loop {
-        let next = if pending.is_empty() {
-            results.recv().await
-        } else {
-            match tokio::time::timeout(FLUSH_WAIT, results.recv()).await {
-                Ok(r) => r,
-                Err(_) => {
-                    flush(
-                        ctx,
-                        spec,
-                        &claim.token,
-                        &mut pending,
-                        &mut total,
-                        &mut first_error,
-                    )
-                    .await;
-                    continue;
-                }
-            }
+    let mut open = true;
+    while open {
+        // Wait for one result, then gather whatever else arrives within FLUSH_WAIT (and
+        // everything that queued up during the previous flush) into one transaction.
+        let Some(first) = results.recv().await else {
+            break;
         };
-        match next {
-            Some((message, call)) => {
-                pending.push(Outcome {
-                    verdict: ctx.policy.verdict(&call.answer, message.attempt),
-                    message,
-                    call,
-                });
-                if pending.len() >= FLUSH_SIZE {
-                    flush(
-                        ctx,
-                        spec,
-                        &claim.token,
-                        &mut pending,
-                        &mut total,
-                        &mut first_error,
-                    )
-                    .await;
+        let mut pending = vec![first];
+        let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, results.recv()).await {
+                Ok(Some(result)) => pending.push(result),
+                Ok(None) => {
+                    open = false;
+                    break;
                 }
-            }
-            None => {
-                flush(
-                    ctx,
-                    spec,
-                    &claim.token,
-                    &mut pending,
-                    &mut total,
-                    &mut first_error,
-                )
-                .await;
-                break;
+                Err(_) => break,
             }
         }
+        let outcomes = pending
+            .into_iter()
+            .map(|(message, call)| Outcome {
+                verdict: ctx.policy.verdict(&call.answer, message.attempt),
+                message,
+                call,
+            })
+            .collect();
+        flush(
+            ctx,
+            spec,
+            &claim.token,
+            outcomes,
+            &mut total,
+            &mut first_error,
+        )
+        .await;
     }
     match first_error {
         // Unrecorded messages stay `sending` until their lease expires; the reconciler
@@ -105,15 +87,15 @@ async fn flush(
     ctx: &Ctx,
     spec: &Spec,
     claim: &str,
-    pending: &mut Vec<Outcome>,
+    outcomes: Vec<Outcome>,
     total: &mut Delivered,
     first_error: &mut Option<WorkError>,
 ) {
-    if pending.is_empty() {
-        return;
-    }
-    let outcomes = std::mem::take(pending);
-    let recorded: Recorded = match record(&ctx.db, &spec.campaign_id, claim, outcomes).await {
+    let n = outcomes.len();
+    let t = std::time::Instant::now();
+    let result = record(&ctx.db, &spec.campaign_id, claim, outcomes).await;
+    tracing::debug!(n, ms = t.elapsed().as_millis() as u64, "flushed");
+    let recorded: Recorded = match result {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(campaign_id = %spec.campaign_id, "recording provider results failed: {e}");

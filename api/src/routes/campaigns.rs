@@ -79,6 +79,7 @@ impl CampaignsApi {
         auth: ApiKeyAuth,
         state: Data<&AppState>,
         /// 24 lowercase hex characters.
+        #[oai(validator(pattern = "^[0-9a-f]{24}$"))]
         campaign_id: Path<String>,
     ) -> Result<Json<GetCampaignResponse>, Failure<ReadErrors>> {
         let found = lookup::campaign(&state.0.db, &auth.0.account_id, &campaign_id.0).await?;
@@ -103,6 +104,7 @@ impl CampaignsApi {
         auth: ApiKeyAuth,
         state: Data<&AppState>,
         /// 24 lowercase hex characters.
+        #[oai(validator(pattern = "^[0-9a-f]{24}$"))]
         campaign_id: Path<String>,
         body: Json<AddContactsRequest>,
     ) -> Result<Json<AddContactsResponse>, Failure<ChangeErrors>> {
@@ -126,6 +128,7 @@ impl CampaignsApi {
         auth: ApiKeyAuth,
         state: Data<&AppState>,
         /// 24 lowercase hex characters.
+        #[oai(validator(pattern = "^[0-9a-f]{24}$"))]
         campaign_id: Path<String>,
     ) -> Result<SendAccepted, Failure<ChangeErrors>> {
         let accepted = send::send(state.0, &auth.0.account_id, &campaign_id.0).await?;
@@ -145,6 +148,7 @@ impl CampaignsApi {
         auth: ApiKeyAuth,
         state: Data<&AppState>,
         /// 24 lowercase hex characters.
+        #[oai(validator(pattern = "^[0-9a-f]{24}$"))]
         campaign_id: Path<String>,
     ) -> Result<Json<CampaignStatsResponse>, Failure<ReadErrors>> {
         let found = lookup::campaign(&state.0.db, &auth.0.account_id, &campaign_id.0).await?;

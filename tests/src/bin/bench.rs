@@ -27,6 +27,10 @@ struct Args {
     /// Extra environment for the worker, KEY=VALUE.
     #[arg(long = "worker-env")]
     worker_env: Vec<String>,
+    /// Kill the (first) worker with SIGKILL once this many messages were accepted, then
+    /// start a new one: measures the duplicate window.
+    #[arg(long)]
+    kill_at: Option<u64>,
 }
 
 #[tokio::main]
@@ -115,13 +119,15 @@ async fn run(args: &Args, latency_ms: u64) {
             worker_env.push((Box::leak(k.to_owned().into_boxed_str()), v.to_owned()));
         }
     }
-    let workers: Vec<Proc> = (0..args.workers)
-        .map(|i| {
-            let mut e = worker_env.clone();
-            e.push(("WORKER_NAME", format!("bench-{i}")));
-            Proc::spawn(&bin("waplify-worker"), &[], &e)
-        })
+    let spawn_worker = |name: String| {
+        let mut e = worker_env.clone();
+        e.push(("WORKER_NAME", name));
+        Proc::spawn(&bin("waplify-worker"), &[], &e)
+    };
+    let mut workers: Vec<Proc> = (0..args.workers)
+        .map(|i| spawn_worker(format!("bench-{i}")))
         .collect();
+    let mut kill_report = None;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let sent_at = Instant::now();
@@ -135,6 +141,15 @@ async fn run(args: &Args, latency_ms: u64) {
     assert_eq!(status.as_u16(), 202, "{body}");
     let mut peak_rss = 0u64;
     let stats = loop {
+        if let Some(at) = args.kill_at.filter(|_| kill_report.is_none()) {
+            let (_, c) = fake.get("/_fake/counters", None).await;
+            if c["accepted"].as_u64().unwrap_or(0) >= at {
+                workers[0].kill9();
+                let in_flight = sending(&tdb).await;
+                workers.push(spawn_worker("bench-rescuer".into()));
+                kill_report = Some((c["accepted"].as_u64().unwrap_or(0), in_flight));
+            }
+        }
         for w in &workers {
             peak_rss = peak_rss.max(vm_hwm_kib(w.pid()));
         }
@@ -150,7 +165,12 @@ async fn run(args: &Args, latency_ms: u64) {
         if sent_at.elapsed() > Duration::from_secs(3600) {
             panic!("campaign did not finish: {st}");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(if args.kill_at.is_some() {
+            10
+        } else {
+            100
+        }))
+        .await;
     };
     let total = sent_at.elapsed();
     for w in &workers {
@@ -179,7 +199,28 @@ async fn run(args: &Args, latency_ms: u64) {
         per_request.len(),
         slowest_create.as_secs_f64() * 1000.0,
     );
+    if let Some((at, in_flight)) = kill_report {
+        println!(
+            "killed a worker at {at} accepted: {in_flight} messages were in flight (sending); duplicates after recovery: {}",
+            counters["duplicates"]
+        );
+    }
     drop(workers);
+}
+
+async fn sending(tdb: &TestDb) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let row = tdb
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            tdb.db.get_database_backend(),
+            "SELECT COUNT(*) FROM messages WHERE status = 'sending'",
+        ))
+        .await
+        .ok()
+        .flatten();
+    row.and_then(|r| r.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(-1)
 }
 
 async fn wait_http(client: &Client, path: &str) {
