@@ -1,6 +1,7 @@
-//! Campaign stats: funnel counts from one indexed `GROUP BY status`.
+//! Campaign stats: funnel counts from one `GROUP BY status` served by the
+//! `(campaign_id, status, next_attempt_at)` index.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait};
 
 use waplify_shared::db::entities::{campaign, message};
@@ -16,7 +17,7 @@ pub async fn counts<C: ConnectionTrait>(
 ) -> Result<Vec<(MessageStatus, i64)>, ApiError> {
     let mut q = Query::select();
     q.column(message::Column::Status)
-        .expr(Expr::col(message::Column::Id).count())
+        .expr(Expr::cust("COUNT(*)"))
         .from(message::Entity)
         .and_where(message::Column::CampaignId.eq(campaign_id))
         .group_by_col(message::Column::Status);

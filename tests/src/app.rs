@@ -237,48 +237,11 @@ pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
 impl TestApp {
     /// Rows per table, to show that a rejected request changed nothing.
     pub async fn row_counts(&self) -> std::collections::BTreeMap<&'static str, i64> {
-        use sea_orm::ConnectionTrait;
-        let mut out = std::collections::BTreeMap::new();
-        for table in [
-            "accounts",
-            "api_keys",
-            "whatsapp_numbers",
-            "templates",
-            "contacts",
-            "campaigns",
-            "messages",
-            "message_events",
-            "provider_calls",
-            "wallet_ledger",
-        ] {
-            let row = self
-                .tdb
-                .db
-                .query_one_raw(sea_orm::Statement::from_string(
-                    self.tdb.db.get_database_backend(),
-                    format!("SELECT COUNT(*) FROM {table}"),
-                ))
-                .await
-                .expect("count")
-                .expect("a row");
-            out.insert(table, row.try_get_by_index::<i64>(0).expect("count"));
-        }
-        out
+        self.tdb.row_counts().await
     }
 
     /// Scalar query helper for assertions.
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
-        use sea_orm::ConnectionTrait;
-        let row = self
-            .tdb
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                self.tdb.db.get_database_backend(),
-                sql.to_owned(),
-            ))
-            .await
-            .expect("query")
-            .expect("a row");
-        row.try_get_by_index::<i64>(0).expect("an integer")
+        self.tdb.scalar(sql).await
     }
 }

@@ -82,18 +82,7 @@ impl Stack {
     }
 
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
-        use sea_orm::ConnectionTrait;
-        let row = self
-            .tdb
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                self.tdb.db.get_database_backend(),
-                sql.to_owned(),
-            ))
-            .await
-            .expect("query")
-            .expect("a row");
-        row.try_get_by_index::<i64>(0).expect("an integer")
+        self.tdb.scalar(sql).await
     }
 }
 

@@ -66,6 +66,36 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The first column of the first row of `sql`, for assertions.
+    pub async fn scalar<T: sea_orm::TryGetable>(&self, sql: &str) -> T {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .unwrap_or_else(|| panic!("{sql}: no row"));
+        row.try_get_by_index::<T>(0)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Rows per table, to show that a rejected request changed nothing.
+    pub async fn row_counts(&self) -> std::collections::BTreeMap<&'static str, i64> {
+        let mut out = std::collections::BTreeMap::new();
+        for table in db::TABLES {
+            out.insert(
+                table,
+                self.scalar::<i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                    .await,
+            );
+        }
+        out
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin_url, schema)) = self.schema.take() {

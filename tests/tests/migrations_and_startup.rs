@@ -30,18 +30,7 @@ async fn migrations_apply_once_and_again_do_nothing() {
         0,
         "re-running is a no-op"
     );
-    for table in [
-        "accounts",
-        "api_keys",
-        "whatsapp_numbers",
-        "templates",
-        "contacts",
-        "campaigns",
-        "messages",
-        "message_events",
-        "provider_calls",
-        "wallet_ledger",
-    ] {
+    for table in db::TABLES {
         sea_orm::ConnectionTrait::execute_unprepared(
             &t.db,
             &format!("SELECT COUNT(*) FROM {table}"),

@@ -265,16 +265,5 @@ async fn a_job_that_runs_twice_never_sends_twice() {
 }
 
 async fn app_first_message(app: &waplify_tests::TestApp) -> String {
-    use sea_orm::ConnectionTrait;
-    let row = app
-        .tdb
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            app.tdb.db.get_database_backend(),
-            "SELECT MIN(id) FROM messages",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index(0).unwrap()
+    app.tdb.scalar("SELECT MIN(id) FROM messages").await
 }

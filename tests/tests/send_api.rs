@@ -174,18 +174,9 @@ async fn prechecks_refuse_with_their_reasons_and_change_nothing() {
 }
 
 async fn app_template_id(app: &waplify_tests::TestApp) -> String {
-    use sea_orm::ConnectionTrait;
-    let row = app
-        .tdb
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            app.tdb.db.get_database_backend(),
-            "SELECT id FROM templates WHERE name = 'welcome'",
-        ))
+    app.tdb
+        .scalar("SELECT id FROM templates WHERE name = 'welcome'")
         .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index(0).unwrap()
 }
 
 #[tokio::test]

@@ -111,120 +111,94 @@ pub async fn record(
     }
 
     let txn = begin_write(db).await?;
-    let mut out = Recorded {
-        fatal,
-        ..Default::default()
+    let out_of_sending = |to, details, sets| MoveOut {
+        campaign_id,
+        claim,
+        to,
+        details,
+        sets,
     };
-    if !sent.is_empty() {
-        let ids: Vec<String> = sent.iter().map(|(id, _)| id.clone()).collect();
-        let details: HashMap<String, String> = sent.iter().cloned().collect();
-        let moved = transition::messages(
-            &txn,
-            MessageMove {
-                campaign_id,
-                target: Target::Ids(&ids),
-                from: MessageStatus::Sending,
-                to: MessageStatus::Sent,
-                claim: Some(claim),
-                sets: vec![
-                    (message::Column::Wamid, case_by_id(sent.clone())),
-                    (message::Column::SentAt, Expr::value(now)),
-                    (message::Column::LeaseUntil, null_time()),
-                    (message::Column::ErrorCode, Expr::value(Option::<i32>::None)),
-                    (
-                        message::Column::ErrorMessage,
-                        Expr::value(Option::<String>::None),
-                    ),
-                ],
-                detail: Detail::PerId(details),
-            },
-            now,
-        )
-        .await?;
-        out.sent = moved.len();
-    }
-    if !retry.is_empty() {
-        let ids: Vec<String> = retry.iter().map(|r| r.0.clone()).collect();
-        let details: HashMap<String, String> = retry
+    let moved_sent = out_of_sending(
+        MessageStatus::Sent,
+        sent.iter().cloned().collect(),
+        vec![
+            (message::Column::Wamid, case_by_id(sent.clone())),
+            (message::Column::SentAt, Expr::value(now)),
+            (message::Column::LeaseUntil, null_time()),
+            (message::Column::ErrorCode, Expr::value(Option::<i32>::None)),
+            (
+                message::Column::ErrorMessage,
+                Expr::value(Option::<String>::None),
+            ),
+        ],
+    )
+    .apply(&txn, now)
+    .await?;
+    let moved_retry = out_of_sending(
+        MessageStatus::Pending,
+        retry
             .iter()
             .map(|(id, at, code, msg)| {
                 (
                     id.clone(),
-                    describe("retry at ".to_owned() + &at.to_rfc3339(), *code, msg),
+                    describe(format!("retry at {}", at.to_rfc3339()), *code, msg),
                 )
             })
-            .collect();
-        let moved = transition::messages(
-            &txn,
-            MessageMove {
-                campaign_id,
-                target: Target::Ids(&ids),
-                from: MessageStatus::Sending,
-                to: MessageStatus::Pending,
-                claim: Some(claim),
-                sets: vec![
-                    (
-                        message::Column::NextAttemptAt,
-                        case_by_id(retry.iter().map(|r| (r.0.clone(), r.1))),
-                    ),
-                    (
-                        message::Column::ErrorCode,
-                        case_by_id(retry.iter().map(|r| (r.0.clone(), r.2))),
-                    ),
-                    (
-                        message::Column::ErrorMessage,
-                        case_by_id(retry.iter().map(|r| (r.0.clone(), r.3.clone()))),
-                    ),
-                    (message::Column::Claim, Expr::value(Option::<String>::None)),
-                    (message::Column::LeaseUntil, null_time()),
-                ],
-                detail: Detail::PerId(details),
-            },
-            now,
-        )
-        .await?;
-        let at: HashMap<String, DateTime<Utc>> = retry.iter().map(|r| (r.0.clone(), r.1)).collect();
-        out.retries = moved
-            .into_iter()
-            .map(|id| {
-                let t = at[&id];
-                (id, t)
-            })
-            .collect();
-    }
-    if !failed.is_empty() {
-        let ids: Vec<String> = failed.iter().map(|f| f.0.clone()).collect();
-        let details: HashMap<String, String> = failed
+            .collect(),
+        vec![
+            (
+                message::Column::NextAttemptAt,
+                case_by_id(retry.iter().map(|r| (r.0.clone(), r.1))),
+            ),
+            (
+                message::Column::ErrorCode,
+                case_by_id(retry.iter().map(|r| (r.0.clone(), r.2))),
+            ),
+            (
+                message::Column::ErrorMessage,
+                case_by_id(retry.iter().map(|r| (r.0.clone(), r.3.clone()))),
+            ),
+            (message::Column::Claim, Expr::value(Option::<String>::None)),
+            (message::Column::LeaseUntil, null_time()),
+        ],
+    )
+    .apply(&txn, now)
+    .await?;
+    let moved_failed = out_of_sending(
+        MessageStatus::Failed,
+        failed
             .iter()
             .map(|(id, code, msg)| (id.clone(), describe("failed".into(), *code, msg)))
-            .collect();
-        let moved = transition::messages(
-            &txn,
-            MessageMove {
-                campaign_id,
-                target: Target::Ids(&ids),
-                from: MessageStatus::Sending,
-                to: MessageStatus::Failed,
-                claim: Some(claim),
-                sets: vec![
-                    (message::Column::FailedAt, Expr::value(now)),
-                    (
-                        message::Column::ErrorCode,
-                        case_by_id(failed.iter().map(|f| (f.0.clone(), f.1))),
-                    ),
-                    (
-                        message::Column::ErrorMessage,
-                        case_by_id(failed.iter().map(|f| (f.0.clone(), f.2.clone()))),
-                    ),
-                    (message::Column::LeaseUntil, null_time()),
-                ],
-                detail: Detail::PerId(details),
-            },
-            now,
-        )
-        .await?;
-        out.failed = moved.len();
-    }
+            .collect(),
+        vec![
+            (message::Column::FailedAt, Expr::value(now)),
+            (
+                message::Column::ErrorCode,
+                case_by_id(failed.iter().map(|f| (f.0.clone(), f.1))),
+            ),
+            (
+                message::Column::ErrorMessage,
+                case_by_id(failed.iter().map(|f| (f.0.clone(), f.2.clone()))),
+            ),
+            (message::Column::LeaseUntil, null_time()),
+        ],
+    )
+    .apply(&txn, now)
+    .await?;
+    let retry_at: HashMap<String, DateTime<Utc>> =
+        retry.iter().map(|r| (r.0.clone(), r.1)).collect();
+    let out = Recorded {
+        sent: moved_sent.len(),
+        failed: moved_failed.len(),
+        retries: moved_retry
+            .into_iter()
+            .map(|id| {
+                let at = retry_at[&id];
+                (id, at)
+            })
+            .collect(),
+        fatal,
+    };
     if !calls.is_empty() {
         provider_call::Entity::insert_many(calls)
             .exec_without_returning(&txn)
@@ -232,6 +206,42 @@ pub async fn record(
     }
     txn.commit().await?;
     Ok(out)
+}
+
+/// Moves a group of claimed messages out of `sending`, with one history detail each.
+struct MoveOut<'a> {
+    campaign_id: &'a str,
+    claim: &'a str,
+    to: MessageStatus,
+    details: HashMap<String, String>,
+    sets: Vec<(message::Column, SimpleExpr)>,
+}
+
+impl MoveOut<'_> {
+    async fn apply<C: sea_orm::ConnectionTrait>(
+        self,
+        db: &C,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, DbErr> {
+        if self.details.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = self.details.keys().cloned().collect();
+        transition::messages(
+            db,
+            MessageMove {
+                campaign_id: self.campaign_id,
+                target: Target::Ids(&ids),
+                from: MessageStatus::Sending,
+                to: self.to,
+                claim: Some(self.claim),
+                sets: self.sets,
+                detail: Detail::PerId(self.details),
+            },
+            now,
+        )
+        .await
+    }
 }
 
 fn describe(what: String, code: Option<i32>, message: &str) -> String {

@@ -18,6 +18,20 @@ pub use migration::Migrator;
 
 pub type Db = DatabaseConnection;
 
+/// Every table of the schema, parents before children.
+pub const TABLES: [&str; 10] = [
+    "accounts",
+    "api_keys",
+    "whatsapp_numbers",
+    "templates",
+    "contacts",
+    "campaigns",
+    "messages",
+    "message_events",
+    "provider_calls",
+    "wallet_ledger",
+];
+
 /// Connects to `DATABASE_URL`, creating the directory of a SQLite file if needed.
 /// Fails with a `ConfigError` naming the variable, never a panic.
 pub async fn connect(url: &str) -> Result<Db, ConfigError> {

@@ -128,6 +128,7 @@ async fn run(args: &Args, latency_ms: u64) {
         .map(|i| spawn_worker(format!("bench-{i}")))
         .collect();
     let mut kill_report = None;
+    let mut stats_times: Vec<Duration> = Vec::new();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let sent_at = Instant::now();
@@ -153,12 +154,14 @@ async fn run(args: &Args, latency_ms: u64) {
         for w in &workers {
             peak_rss = peak_rss.max(vm_hwm_kib(w.pid()));
         }
+        let asked = Instant::now();
         let (_, st) = client
             .get(
                 &format!("/api/v1/campaigns/{campaign}/stats"),
                 Some(&s.api_key),
             )
             .await;
+        stats_times.push(asked.elapsed());
         if st["campaign_status"] == "completed" || st["campaign_status"] == "failed" {
             break st;
         }
@@ -185,7 +188,8 @@ async fn run(args: &Args, latency_ms: u64) {
     println!(
         "recipients={} provider_latency_ms={latency_ms} workers={} status={} sent={} failed={} \
          accepted={accepted} duplicates={} | throughput={rate:.0} msg/s (first to last acceptance, {:.2} s) \
-         | send-to-completed={:.2} s | worker peak RSS={:.1} MiB | creation={:.2} s ({} requests, slowest {:.0} ms)",
+         | send-to-completed={:.2} s | worker peak RSS={:.1} MiB | creation={:.2} s ({} requests, slowest {:.0} ms) \
+         | stats while running: {} calls, median {:.0} ms, max {:.0} ms",
         args.recipients,
         args.workers,
         stats["campaign_status"],
@@ -198,6 +202,9 @@ async fn run(args: &Args, latency_ms: u64) {
         creation.as_secs_f64(),
         per_request.len(),
         slowest_create.as_secs_f64() * 1000.0,
+        stats_times.len(),
+        percentile(&mut stats_times, 50).as_secs_f64() * 1000.0,
+        percentile(&mut stats_times, 100).as_secs_f64() * 1000.0,
     );
     if let Some((at, in_flight)) = kill_report {
         println!(
@@ -221,6 +228,14 @@ async fn sending(tdb: &TestDb) -> i64 {
         .flatten();
     row.and_then(|r| r.try_get_by_index::<i64>(0).ok())
         .unwrap_or(-1)
+}
+
+fn percentile(times: &mut [Duration], p: usize) -> Duration {
+    if times.is_empty() {
+        return Duration::ZERO;
+    }
+    times.sort();
+    times[((times.len() - 1) * p / 100).min(times.len() - 1)]
 }
 
 async fn wait_http(client: &Client, path: &str) {
