@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
+use waplify_shared::db::counts;
 use waplify_shared::db::entities::{contact, message};
 use waplify_shared::ids::{MessageId, new_hex_id};
 use waplify_shared::phone::Phone;
@@ -103,6 +104,7 @@ pub async fn attach<C: ConnectionTrait>(
         }
         added += db.execute(&insert).await?.rows_affected();
     }
+    counts::adjust(db, campaign_id, &[(MessageStatus::Pending, added as i64)]).await?;
     Ok(added)
 }
 

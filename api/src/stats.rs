@@ -1,40 +1,20 @@
-//! Campaign stats: funnel counts from one `GROUP BY status` served by the
-//! `(campaign_id, status, next_attempt_at)` index.
+//! Campaign stats: funnel counts from the campaign's per-status counts
+//! (`message_counts`), kept in step with every message transition.
 
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait};
+use sea_orm::ConnectionTrait;
 
-use waplify_shared::db::entities::{campaign, message};
+use waplify_shared::db::counts;
+use waplify_shared::db::entities::campaign;
 use waplify_shared::status::{CampaignStatus, MessageStatus};
 
 use crate::errors::ApiError;
 use crate::views::{CampaignState, CampaignStatsResponse, Success};
 
-/// Messages per status.
-pub async fn counts<C: ConnectionTrait>(
-    db: &C,
-    campaign_id: &str,
-) -> Result<Vec<(MessageStatus, i64)>, ApiError> {
-    let mut q = Query::select();
-    q.column(message::Column::Status)
-        .expr(Expr::cust("COUNT(*)"))
-        .from(message::Entity)
-        .and_where(message::Column::CampaignId.eq(campaign_id))
-        .group_by_col(message::Column::Status);
-    let mut out = Vec::new();
-    for row in db.query_all(&q).await? {
-        let status: String = row.try_get_by_index(0)?;
-        let n: i64 = row.try_get_by_index(1)?;
-        out.push((status.parse().map_err(ApiError::internal)?, n));
-    }
-    Ok(out)
-}
-
 pub async fn stats<C: ConnectionTrait>(
     db: &C,
     c: campaign::Model,
 ) -> Result<CampaignStatsResponse, ApiError> {
-    let counts = counts(db, &c.id).await?;
+    let counts = counts::by_status(db, &c.id).await?;
     let count = |wanted: &[MessageStatus]| -> i64 {
         counts
             .iter()

@@ -82,6 +82,38 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// Asserts that the per-status counts stats read agree with the messages.
+    pub async fn assert_counts_consistent(&self) {
+        let read = |sql: &'static str| async move {
+            let rows = self
+                .db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    self.db.get_database_backend(),
+                    sql,
+                ))
+                .await
+                .expect(sql);
+            rows.into_iter()
+                .map(|r| {
+                    let key: (String, String) = (
+                        r.try_get_by_index(0).unwrap(),
+                        r.try_get_by_index(1).unwrap(),
+                    );
+                    (key, r.try_get_by_index::<i64>(2).unwrap())
+                })
+                .filter(|(_, n)| *n != 0)
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let counted = read(
+            "SELECT campaign_id, status, CAST(SUM(n) AS BIGINT) FROM message_counts GROUP BY campaign_id, status",
+        )
+        .await;
+        let actual =
+            read("SELECT campaign_id, status, COUNT(*) FROM messages GROUP BY campaign_id, status")
+                .await;
+        assert_eq!(counted, actual, "message_counts disagree with messages");
+    }
+
     /// Rows per table, to show that a rejected request changed nothing.
     pub async fn row_counts(&self) -> std::collections::BTreeMap<&'static str, i64> {
         let mut out = std::collections::BTreeMap::new();

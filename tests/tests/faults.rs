@@ -50,6 +50,7 @@ async fn killing_a_worker_mid_campaign_loses_nothing() {
         "{} duplicates > {in_flight} in flight",
         c.duplicates
     );
+    stack.tdb.assert_counts_consistent().await;
 }
 
 /// (b) Every Redis key under the prefix deleted mid-campaign: the reconciler rebuilds
@@ -89,6 +90,7 @@ async fn deleting_every_redis_key_mid_campaign_loses_nothing() {
     assert_eq!(stats["sent_count"], 2000, "{stats}");
     assert_eq!(c.unique_recipients, 2000);
     assert!(c.duplicates <= in_flight as u64);
+    stack.tdb.assert_counts_consistent().await;
 }
 
 /// (c) 30% of first attempts fail transiently: every recipient ends `sent`, and the
@@ -131,6 +133,7 @@ async fn transient_failures_all_end_sent() {
             .await,
         1000
     );
+    stack.tdb.assert_counts_consistent().await;
 }
 
 /// (d) Permanent failures end `failed` with code 131026 after one attempt, refunded.

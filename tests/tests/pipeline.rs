@@ -77,6 +77,7 @@ async fn a_campaign_goes_from_draft_to_completed_with_full_history() {
             .load(std::sync::atomic::Ordering::Relaxed),
         0
     );
+    app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
 }
 
@@ -109,6 +110,7 @@ async fn transient_failures_are_retried_until_sent() {
         retried
     );
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM message_events WHERE from_status = 'sending' AND to_status = 'pending'").await, retried);
+    app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
 }
 
@@ -153,6 +155,7 @@ async fn permanent_failures_fail_after_one_attempt_and_are_refunded() {
         ledger_sum(&app, &s.account_id).await,
         balance(&app, &s.account_id).await
     );
+    app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
 }
 
@@ -207,6 +210,7 @@ async fn a_campaign_fatal_error_stops_the_campaign_after_one_call() {
     assert_eq!(stats["failed_count"], 500);
     assert_eq!(stats["success_count"], 0);
     assert!(stats["completed_at"].is_string(), "{stats}");
+    app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
 }
 
@@ -251,6 +255,7 @@ async fn retries_follow_our_schedule_and_attempt_limit_not_the_backends() {
             .await,
         4
     );
+    app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
 }
 
@@ -296,5 +301,6 @@ async fn stats_are_consistent_while_a_campaign_runs() {
         .wait_for_status(&s.api_key, &id, "completed", Duration::from_secs(60))
         .await;
     assert_eq!(done["sent_count"], 600);
+    app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
 }

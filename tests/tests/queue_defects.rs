@@ -262,6 +262,7 @@ async fn a_job_that_runs_twice_never_sends_twice() {
     assert_eq!(c.accepted, 300, "{c:?}");
     assert_eq!(c.duplicates, 0);
     assert!(fake.calls().values().all(|&n| n == 1));
+    app.tdb.assert_counts_consistent().await;
 }
 
 async fn app_first_message(app: &waplify_tests::TestApp) -> String {

@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr};
 
 use waplify_shared::db::entities::message;
-use waplify_shared::db::{Db, begin_write, transition};
+use waplify_shared::db::{Db, begin_write, counts, transition};
 use waplify_shared::status::MessageStatus;
 
 /// A message this worker now holds.
@@ -134,6 +134,14 @@ async fn take(
             MessageStatus::Sending,
             &transition::Detail::Same(Some(format!("claimed by {worker}"))),
             now,
+        )
+        .await?;
+        counts::moved(
+            &txn,
+            campaign_id,
+            MessageStatus::Pending,
+            MessageStatus::Sending,
+            ids.len(),
         )
         .await?;
     }

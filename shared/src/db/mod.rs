@@ -10,6 +10,7 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::config::{ConfigError, redact_url};
 
+pub mod counts;
 pub mod entities;
 pub mod migration;
 pub mod transition;
@@ -19,7 +20,7 @@ pub use migration::Migrator;
 pub type Db = DatabaseConnection;
 
 /// Every table of the schema, parents before children.
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 11] = [
     "accounts",
     "api_keys",
     "whatsapp_numbers",
@@ -27,6 +28,7 @@ pub const TABLES: [&str; 10] = [
     "contacts",
     "campaigns",
     "messages",
+    "message_counts",
     "message_events",
     "provider_calls",
     "wallet_ledger",

@@ -64,7 +64,8 @@ pub struct MessageMove<'a> {
     pub detail: Detail,
 }
 
-/// Applies a move and writes one `message_events` row per message that moved.
+/// Applies a move, writes one `message_events` row per message that moved, and
+/// updates the campaign's counts.
 /// Returns the ids that moved.
 pub async fn messages<C: ConnectionTrait>(
     db: &C,
@@ -132,6 +133,7 @@ pub async fn messages<C: ConnectionTrait>(
         now,
     )
     .await?;
+    super::counts::moved(db, mv.campaign_id, mv.from, mv.to, moved.len()).await?;
     Ok(moved)
 }
 
