@@ -61,29 +61,43 @@ impl Stack {
         }
     }
 
-    /// Environment for a worker process named `name`, tuned for tests.
-    pub fn worker_env(&self, name: &str) -> Vec<(&'static str, String)> {
-        let mut env = common_env(&self.tdb.url, &self.redis_url, &self.prefix);
-        env.extend([
-            ("WHATSAPP_API_BASE_URL", self.fake_url.clone()),
-            ("WORKER_NAME", name.to_owned()),
-            ("RETRY_BASE_MS", "300".into()),
-            ("RETRY_MAX_MS", "2000".into()),
-            ("PROVIDER_TIMEOUT_MS", "5000".into()),
-            ("SEND_LEASE_SECS", "12".into()),
-            ("RECONCILE_INTERVAL_MS", "500".into()),
-            ("STALL_SECS", "3".into()),
-        ]);
-        env
-    }
-
     pub fn spawn_worker(&self, name: &str) -> Proc {
-        Proc::spawn(&bin("waplify-worker"), &[], &self.worker_env(name))
+        let env = worker_env(
+            &self.tdb.url,
+            &self.redis_url,
+            &self.prefix,
+            &self.fake_url,
+            name,
+        );
+        Proc::spawn(&bin("waplify-worker"), &[], &env)
     }
 
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         self.tdb.scalar(sql).await
     }
+}
+
+/// Environment for a worker process named `name`, tuned for tests: quick retries,
+/// reconciliation and lease expiry.
+pub fn worker_env(
+    db: &str,
+    redis: &str,
+    prefix: &str,
+    whatsapp: &str,
+    name: &str,
+) -> Vec<(&'static str, String)> {
+    let mut env = common_env(db, redis, prefix);
+    env.extend([
+        ("WHATSAPP_API_BASE_URL", whatsapp.to_owned()),
+        ("WORKER_NAME", name.to_owned()),
+        ("RETRY_BASE_MS", "300".into()),
+        ("RETRY_MAX_MS", "2000".into()),
+        ("PROVIDER_TIMEOUT_MS", "5000".into()),
+        ("SEND_LEASE_SECS", "12".into()),
+        ("RECONCILE_INTERVAL_MS", "500".into()),
+        ("STALL_SECS", "3".into()),
+    ]);
+    env
 }
 
 fn common_env(db: &str, redis: &str, prefix: &str) -> Vec<(&'static str, String)> {

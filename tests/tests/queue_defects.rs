@@ -151,19 +151,10 @@ async fn a_killed_workers_jobs_are_picked_up_by_another_within_30_seconds() {
     })
     .await;
     let env = |name: &str| {
-        vec![
-            ("DATABASE_URL", app.tdb.url.clone()),
-            ("REDIS_URL", app.redis_url.clone()),
-            ("WAPLIFY_QUEUE_PREFIX", app.prefix.clone()),
-            ("WHATSAPP_API_BASE_URL", url.clone()),
-            ("WORKER_NAME", name.to_owned()),
-            ("SEND_LANES", "2".into()),
-            ("SEND_BATCH_SIZE", "10".into()),
-            ("PROVIDER_TIMEOUT_MS", "5000".into()),
-            ("SEND_LEASE_SECS", "12".into()),
-            ("RECONCILE_INTERVAL_MS", "500".into()),
-            ("STALL_SECS", "3".into()),
-        ]
+        let mut env =
+            waplify_tests::stack::worker_env(&app.tdb.url, &app.redis_url, &app.prefix, &url, name);
+        env.extend([("SEND_LANES", "2".into()), ("SEND_BATCH_SIZE", "10".into())]);
+        env
     };
     let mut victim = Proc::spawn(&bin("waplify-worker"), &[], &env("victim"));
     let id = app.create_campaign(&s.api_key, 41).await;
