@@ -304,3 +304,31 @@ async fn stats_are_consistent_while_a_campaign_runs() {
     app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
 }
+
+#[tokio::test]
+async fn provider_rate_limits_are_retried_until_every_recipient_is_sent() {
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 1000, 1000).await;
+    let (fake, url) = fake(FakeConfig {
+        rps_cap: Some(100),
+        ..Default::default()
+    })
+    .await;
+    let worker = app.start_worker(app.worker_config(&url));
+    let id = app.create_campaign(&s.api_key, 300).await;
+    app.send(&s.api_key, &id).await;
+    let stats = app
+        .wait_for_status(&s.api_key, &id, "completed", Duration::from_secs(60))
+        .await;
+    assert_eq!(stats["sent_count"], 300, "{stats}");
+    let c = fake.counters();
+    assert!(c.rate_limited > 0, "the cap was hit: {c:?}");
+    assert_eq!(c.unique_recipients, 300);
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM provider_calls WHERE outcome = 'retry' AND http_status = 429 AND error_code = 130429")
+            .await as u64,
+        c.rate_limited
+    );
+    app.tdb.assert_counts_consistent().await;
+    worker.shutdown().await;
+}
