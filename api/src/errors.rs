@@ -201,10 +201,3 @@ documented_errors!(
         500 Internal "Unexpected server error.",
     }
 );
-
-documented_errors!(
-    /// Errors of the readiness probe.
-    ReadyErrors {
-        503 Unavailable "SQL or Redis is unreachable.",
-    }
-);

@@ -114,13 +114,6 @@ impl CampaignStatus {
             Failed => &[Queued, Running],
         }
     }
-
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            CampaignStatus::Completed | CampaignStatus::Cancelled | CampaignStatus::Failed
-        )
-    }
 }
 
 impl MessageStatus {
@@ -139,10 +132,6 @@ impl MessageStatus {
             Read => &[Sent, Delivered],
             Failed => &[Pending, Sending, Sent],
         }
-    }
-
-    pub fn is_terminal(self) -> bool {
-        !matches!(self, MessageStatus::Pending | MessageStatus::Sending)
     }
 }
 
