@@ -10,33 +10,21 @@ use waplify_tests::{seed, spawn_app};
 async fn request_id_is_echoed_or_generated_and_api_version_is_set() {
     let app = spawn_app().await;
     let mine = "5b1a1c2e-3d4f-4a5b-8c6d-7e8f9a0b1c2d";
-    let resp = app
-        .http
-        .get(app.url("/health"))
-        .header("X-Request-ID", mine)
-        .send()
-        .await
-        .unwrap();
+    let get = |path: &'static str, id: &'static str| {
+        app.http
+            .get(app.url(path))
+            .header("X-Request-ID", id)
+            .send()
+    };
+    let resp = get("/health", mine).await.unwrap();
     assert_eq!(resp.headers()["x-request-id"], mine);
     assert_eq!(resp.headers()["api-version"], "v1");
-    let resp = app
-        .http
-        .get(app.url("/health"))
-        .header("X-Request-ID", "<script>")
-        .send()
-        .await
-        .unwrap();
+    let resp = get("/health", "<script>").await.unwrap();
     let generated = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_ne!(generated, "<script>");
     assert!(uuid::Uuid::parse_str(&generated).is_ok());
     // Errors carry the same id in the body.
-    let resp = app
-        .http
-        .get(app.url("/api/v1/campaigns"))
-        .header("X-Request-ID", mine)
-        .send()
-        .await
-        .unwrap();
+    let resp = get("/api/v1/campaigns", mine).await.unwrap();
     assert_eq!(resp.headers()["x-request-id"], mine);
     assert_eq!(resp.headers()["api-version"], "v1");
     let (status, body) = read(resp).await;

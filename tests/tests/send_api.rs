@@ -118,33 +118,36 @@ async fn prechecks_refuse_with_their_reasons_and_change_nothing() {
     );
     assert_eq!(app.row_counts().await, before);
 
-    // Template no longer approved.
     let id = app.create_campaign(&s.api_key, 1).await;
+    let refused = |reason: &'static str| {
+        let (app, key, id) = (&app, s.api_key.clone(), id.clone());
+        async move {
+            let (status, body) = app.send(&key, &id).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(
+                body["message"],
+                format!("Campaign cannot be sent: {reason}")
+            );
+        }
+    };
+    let sql = |statement: &'static str| sea_orm::ConnectionTrait::execute_unprepared(db, statement);
+
+    // Template no longer approved.
     let template_id = app_template_id(&app).await;
     waplify_api::admin::template_set_status(db, &template_id, "PAUSED")
         .await
         .unwrap();
-    let (status, body) = app.send(&s.api_key, &id).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(
-        body["message"],
-        "Campaign cannot be sent: template is not APPROVED"
-    );
+    refused("template is not APPROVED").await;
     waplify_api::admin::template_set_status(db, &template_id, "APPROVED")
         .await
         .unwrap();
 
     // Media now required by the template but not on the campaign.
-    sea_orm::ConnectionTrait::execute_unprepared(
-        db,
-        "UPDATE templates SET header_format = 'IMAGE'",
-    )
-    .await
-    .unwrap();
-    let (status, body) = app.send(&s.api_key, &id).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(body["message"], "Campaign cannot be sent: media is missing");
-    sea_orm::ConnectionTrait::execute_unprepared(db, "UPDATE templates SET header_format = 'NONE'")
+    sql("UPDATE templates SET header_format = 'IMAGE'")
+        .await
+        .unwrap();
+    refused("media is missing").await;
+    sql("UPDATE templates SET header_format = 'NONE'")
         .await
         .unwrap();
 
@@ -152,12 +155,7 @@ async fn prechecks_refuse_with_their_reasons_and_change_nothing() {
     waplify_api::admin::number_set_status(db, &s.number_id, "inactive")
         .await
         .unwrap();
-    let (status, body) = app.send(&s.api_key, &id).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(
-        body["message"],
-        "Campaign cannot be sent: WhatsApp account is inactive"
-    );
+    refused("WhatsApp account is inactive").await;
     waplify_api::admin::number_set_status(db, &s.number_id, "active")
         .await
         .unwrap();
