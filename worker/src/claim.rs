@@ -7,7 +7,8 @@ use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr};
 
 use waplify_shared::db::entities::message;
-use waplify_shared::db::{Db, begin_write, counts, transition};
+use waplify_shared::db::transition::{self, Detail, MessageMove, Target};
+use waplify_shared::db::{Db, begin_write};
 use waplify_shared::status::MessageStatus;
 
 /// A message this worker now holds.
@@ -98,53 +99,35 @@ async fn take(
             messages: Vec::new(),
         });
     }
-    let mut update = Query::update();
-    update
-        .table(message::Entity)
-        .value(message::Column::Status, MessageStatus::Sending.as_str())
-        .value(
-            message::Column::Attempts,
-            Expr::col(message::Column::Attempts).add(1),
-        )
-        .value(message::Column::Claim, token.as_str())
-        .value(message::Column::LeaseUntil, lease_until)
-        .value(message::Column::UpdatedAt, now)
-        .and_where(message::Column::Id.is_in(ids))
-        .and_where(message::Column::Status.eq(MessageStatus::Pending.as_str()))
-        .returning(Query::returning().columns([
-            message::Column::Id,
-            message::Column::Phone,
-            message::Column::Attempts,
-        ]));
-    let mut messages = Vec::new();
-    for row in txn.query_all(&update).await? {
-        messages.push(Claimed {
-            id: row.try_get_by_index(0)?,
-            phone: row.try_get_by_index(1)?,
-            attempt: row.try_get_by_index(2)?,
-        });
-    }
-    if !messages.is_empty() {
-        let ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
-        transition::record_events(
-            &txn,
+    let moved = transition::messages(
+        &txn,
+        MessageMove {
             campaign_id,
-            &ids,
-            Some(MessageStatus::Pending),
-            MessageStatus::Sending,
-            &transition::Detail::Same(Some(format!("claimed by {worker}"))),
-            now,
-        )
-        .await?;
-        counts::moved(
-            &txn,
-            campaign_id,
-            MessageStatus::Pending,
-            MessageStatus::Sending,
-            ids.len(),
-        )
-        .await?;
-    }
+            target: Target::Ids(&ids),
+            from: MessageStatus::Pending,
+            to: MessageStatus::Sending,
+            claim: None,
+            sets: vec![
+                (
+                    message::Column::Attempts,
+                    Expr::col(message::Column::Attempts).add(1),
+                ),
+                (message::Column::Claim, Expr::value(token.as_str())),
+                (message::Column::LeaseUntil, Expr::value(lease_until)),
+            ],
+            detail: Detail::Same(Some(format!("claimed by {worker}"))),
+        },
+        now,
+    )
+    .await?;
+    let messages = moved
+        .into_iter()
+        .map(|m| Claimed {
+            id: m.id,
+            phone: m.phone,
+            attempt: m.attempts,
+        })
+        .collect();
     txn.commit().await?;
     Ok(Claim { token, messages })
 }

@@ -241,6 +241,7 @@ impl MoveOut<'_> {
             now,
         )
         .await
+        .map(|moved| moved.into_iter().map(|m| m.id).collect())
     }
 }
 

@@ -64,14 +64,21 @@ pub struct MessageMove<'a> {
     pub detail: Detail,
 }
 
+/// A message a move changed, as it is after the move.
+#[derive(Debug, Clone)]
+pub struct Moved {
+    pub id: String,
+    pub phone: String,
+    pub attempts: i32,
+}
+
 /// Applies a move, writes one `message_events` row per message that moved, and
-/// updates the campaign's counts.
-/// Returns the ids that moved.
+/// updates the campaign's counts. Returns the messages that moved.
 pub async fn messages<C: ConnectionTrait>(
     db: &C,
     mv: MessageMove<'_>,
     now: DateTime<Utc>,
-) -> Result<Vec<String>, DbErr> {
+) -> Result<Vec<Moved>, DbErr> {
     debug_assert!(
         mv.to.predecessors().contains(&mv.from),
         "{:?} -> {:?}",
@@ -116,17 +123,28 @@ pub async fn messages<C: ConnectionTrait>(
         return Ok(Vec::new());
     }
     update.and_where(message::Column::Id.is_in(ids));
-    update.returning_col(message::Column::Id);
-    let moved: Vec<String> = db
+    update.returning(Query::returning().columns([
+        message::Column::Id,
+        message::Column::Phone,
+        message::Column::Attempts,
+    ]));
+    let moved: Vec<Moved> = db
         .query_all(&update)
         .await?
         .into_iter()
-        .map(|row| row.try_get_by_index::<String>(0))
-        .collect::<Result<_, _>>()?;
+        .map(|row| {
+            Ok(Moved {
+                id: row.try_get_by_index(0)?,
+                phone: row.try_get_by_index(1)?,
+                attempts: row.try_get_by_index(2)?,
+            })
+        })
+        .collect::<Result<_, DbErr>>()?;
+    let ids: Vec<String> = moved.iter().map(|m| m.id.clone()).collect();
     record_events(
         db,
         mv.campaign_id,
-        &moved,
+        &ids,
         Some(mv.from),
         mv.to,
         &mv.detail,
