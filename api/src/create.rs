@@ -40,14 +40,6 @@ pub async fn create(
             "media_url is required for this template",
         ));
     }
-    if let Some(url) = &media_url
-        && (!(url.starts_with("https://") || url.starts_with("http://"))
-            || url.contains(char::is_whitespace))
-    {
-        return Err(ApiError::bad_request(
-            "media_url must be an http or https URL",
-        ));
-    }
     let number_id = resolve_number(db, account, req.waba_phone_id, &template).await?;
 
     let scheduled_at = match req.scheduled_at {

@@ -233,6 +233,8 @@ async fn rejected_creations_say_why_and_change_nothing() {
         json!({"name": 5, "template_name": "welcome", "contacts": one}),
         json!({"name": "x", "template_name": "welcome", "contacts": one, "body_data": {"1": 2}}),
         json!({"name": "x", "template_name": "welcome", "contacts": one, "surprise": true}),
+        json!({"name": "x", "template_name": "welcome", "contacts": one, "media_url": "ftp://host/a.png"}),
+        json!({"name": "x", "template_name": "welcome", "contacts": one, "media_url": "https://host/a b.png"}),
         json!({"name": "x", "template_name": "welcome", "contacts": one, "scheduled_at": "tomorrow"}),
         json!(["not", "an", "object"]),
     ];
