@@ -94,9 +94,9 @@ pub async fn messages<C: ConnectionTrait>(
     for (col, expr) in mv.sets {
         update.value(col, expr);
     }
-    update
-        .and_where(message::Column::CampaignId.eq(mv.campaign_id))
-        .and_where(message::Column::Status.eq(mv.from.as_str()));
+    // No campaign filter here: the ids are the campaign's already, and with one the
+    // planner may scan the campaign's whole status range instead of the primary key.
+    update.and_where(message::Column::Status.eq(mv.from.as_str()));
     if let Some(claim) = mv.claim {
         update.and_where(message::Column::Claim.eq(claim));
     }
