@@ -16,18 +16,20 @@ use crate::errors::ApiError;
 use crate::request_id;
 use crate::routes::campaigns::CampaignsApi;
 use crate::routes::health::HealthApi;
+use crate::routes::webhooks::WebhooksApi;
+use crate::routes::whatsapp::WhatsAppApi;
 use crate::state::AppState;
 
 pub const API_VERSION: &str = "v1";
 /// Largest accepted request body: 10,000 contacts with long names fit with room to spare.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
-pub type Service = OpenApiService<(CampaignsApi, HealthApi), ()>;
+pub type Service = OpenApiService<(CampaignsApi, WebhooksApi, WhatsAppApi, HealthApi), ()>;
 
 /// The OpenAPI service; also what `waplify-api openapi` prints.
 pub fn api_service() -> Service {
     OpenApiService::new(
-        (CampaignsApi, HealthApi),
+        (CampaignsApi, WebhooksApi, WhatsAppApi, HealthApi),
         "Waplify Send",
         env!("CARGO_PKG_VERSION"),
     )
@@ -51,10 +53,11 @@ pub fn api_service() -> Service {
 /// Request bodies that reject unknown fields (`deny_unknown_fields`). poem-openapi does
 /// not say so in the spec; [`spec_json`] adds `additionalProperties: false` for them, so
 /// clients and fuzzers know an extra field is an error.
-const CLOSED_SCHEMAS: [&str; 3] = [
+const CLOSED_SCHEMAS: [&str; 4] = [
     "CreateCampaignRequest",
     "AddContactsRequest",
     "ContactInput",
+    "CreateWebhookRequest",
 ];
 
 /// The spec as served at `/openapi.json` and committed in `openapi/openapi.json`:

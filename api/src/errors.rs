@@ -201,3 +201,41 @@ documented_errors!(
         500 Internal "Unexpected server error.",
     }
 );
+
+documented_errors!(
+    /// Errors of registering a webhook endpoint.
+    WebhookCreateErrors {
+        400 BadRequest "Invalid body, or a URL that is not http(s) or points at a refused address.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        413 PayloadTooLarge "Request body over the size limit.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of one webhook endpoint.
+    WebhookErrors {
+        400 BadRequest "Malformed webhook_id or query: `Invalid webhook_id`.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "No such endpoint in this account: `Webhook not found`.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of the verification handshake.
+    VerifyErrors {
+        400 BadRequest "Malformed query.",
+        403 Forbidden "Wrong mode or token: `Verification failed`.",
+    }
+);
+
+documented_errors!(
+    /// Errors of a callback POST.
+    CallbackErrors {
+        400 BadRequest "Not a JSON object, or not `application/json`.",
+        401 Unauthorized "Missing or wrong `X-Hub-Signature-256`: `Invalid signature`.",
+        413 PayloadTooLarge "Request body over the size limit.",
+        500 Internal "Unexpected server error; WhatsApp retries.",
+    }
+);

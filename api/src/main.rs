@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use poem::listener::TcpListener;
 
+use waplify_api::inbound::InboundConfig;
 use waplify_api::{AppState, build_app, spec_json};
 use waplify_shared::config::{self, CommonConfig, ConfigError};
 use waplify_shared::{db, queue};
@@ -76,6 +77,11 @@ async fn serve() -> Result<(), ConfigError> {
         db,
         queues: queue::Queues::new(redis, common.queue_prefix.clone()),
         credits_per_message: common.credits_per_message,
+        webhook_networks: common.webhook_networks,
+        inbound: InboundConfig {
+            verify_token: config::optional("WHATSAPP_VERIFY_TOKEN"),
+            app_secret: config::optional("WHATSAPP_APP_SECRET"),
+        },
     };
     let listener = TcpListener::bind(bind.clone());
     tracing::info!("listening on http://{bind} (Swagger UI at /docs)");

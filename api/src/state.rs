@@ -2,6 +2,9 @@
 
 use waplify_shared::db::Db;
 use waplify_shared::queue::Queues;
+use waplify_shared::webhooks::target::AllowedNetworks;
+
+use crate::inbound::InboundConfig;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -9,4 +12,8 @@ pub struct AppState {
     pub queues: Queues,
     /// `CREDITS_PER_MESSAGE`.
     pub credits_per_message: i64,
+    /// `WEBHOOK_ALLOW_NETWORKS`.
+    pub webhook_networks: AllowedNetworks,
+    /// `WHATSAPP_VERIFY_TOKEN` and `WHATSAPP_APP_SECRET`.
+    pub inbound: InboundConfig,
 }

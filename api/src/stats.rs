@@ -14,13 +14,16 @@ pub async fn stats<C: ConnectionTrait>(
     db: &C,
     c: campaign::Model,
 ) -> Result<CampaignStatsResponse, ApiError> {
-    let counts = counts::by_status(db, &c.id).await?;
-    let count = |wanted: &[MessageStatus]| -> i64 {
+    let counts = counts::by_name(db, &c.id).await?;
+    let named = |wanted: &[&str]| -> i64 {
         counts
             .iter()
-            .filter(|(s, _)| wanted.contains(s))
+            .filter(|(s, _)| wanted.contains(&s.as_str()))
             .map(|(_, n)| n)
             .sum()
+    };
+    let count = |wanted: &[MessageStatus]| -> i64 {
+        named(&wanted.iter().map(|s| s.as_str()).collect::<Vec<_>>())
     };
     use MessageStatus::*;
     let failed = count(&[Failed]);
@@ -34,9 +37,9 @@ pub async fn stats<C: ConnectionTrait>(
         sent_count: count(&[Sent, Delivered, Read]),
         delivered_count: count(&[Delivered, Read]),
         read_count: count(&[Read]),
-        clicked_count: 0,
+        clicked_count: named(&[counts::CLICKED]),
         failed_count: failed,
-        replied_count: 0,
+        replied_count: named(&[counts::REPLIED]),
         success_count: c.total_contacts - failed,
         created_at: c.created_at,
         scheduled_at: c.scheduled_at,

@@ -5,6 +5,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::webhooks::target::AllowedNetworks;
+
 /// A setting that is present but unusable, or a service it names that cannot be reached.
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {problem}")]
@@ -28,6 +30,14 @@ pub fn string(name: &'static str, default: &str) -> String {
         Ok(v) if !v.trim().is_empty() => v.trim().to_owned(),
         _ => default.to_owned(),
     }
+}
+
+/// Reads `name`; `None` when unset or empty.
+pub fn optional(name: &'static str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// Reads and parses `name`, falling back to `default` when unset or empty.
@@ -81,6 +91,8 @@ pub struct CommonConfig {
     pub credits_per_message: i64,
     /// `WAPLIFY_AUTO_MIGRATE`: apply pending migrations at start instead of refusing to run.
     pub auto_migrate: bool,
+    /// `WEBHOOK_ALLOW_NETWORKS`: internal address classes webhooks may target.
+    pub webhook_networks: AllowedNetworks,
 }
 
 impl CommonConfig {
@@ -109,6 +121,8 @@ impl CommonConfig {
             queue_prefix,
             credits_per_message,
             auto_migrate: flag("WAPLIFY_AUTO_MIGRATE", false)?,
+            webhook_networks: AllowedNetworks::parse(&string("WEBHOOK_ALLOW_NETWORKS", ""))
+                .map_err(|e| ConfigError::new("WEBHOOK_ALLOW_NETWORKS", e))?,
         })
     }
 }

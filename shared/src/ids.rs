@@ -142,6 +142,10 @@ hex_id!(
     /// An API key row (not the key itself).
     KeyId, "key_id"
 );
+hex_id!(
+    /// A customer's webhook endpoint.
+    WebhookId, "webhook_id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,16 +11,26 @@ pub enum QueueKind {
     Dispatch,
     Send,
     Retry,
+    Webhook,
+    Callback,
 }
 
 impl QueueKind {
-    pub const ALL: [QueueKind; 3] = [QueueKind::Dispatch, QueueKind::Send, QueueKind::Retry];
+    pub const ALL: [QueueKind; 5] = [
+        QueueKind::Dispatch,
+        QueueKind::Send,
+        QueueKind::Retry,
+        QueueKind::Webhook,
+        QueueKind::Callback,
+    ];
 
     pub fn suffix(self) -> &'static str {
         match self {
             QueueKind::Dispatch => "dispatch",
             QueueKind::Send => "send",
             QueueKind::Retry => "retry",
+            QueueKind::Webhook => "webhook",
+            QueueKind::Callback => "callback",
         }
     }
 
@@ -72,4 +82,27 @@ pub struct RetryMessage {
 
 impl Job for RetryMessage {
     const QUEUE: QueueKind = QueueKind::Retry;
+}
+
+/// One attempt at delivering a webhook. `job_id` is the token the delivery row holds
+/// while this job owns its next attempt: a stale or duplicated job finds another
+/// token (or none) and does nothing.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliverWebhook {
+    pub delivery_id: String,
+    pub job_id: String,
+}
+
+impl Job for DeliverWebhook {
+    const QUEUE: QueueKind = QueueKind::Webhook;
+}
+
+/// Applies one stored WhatsApp callback (statuses, replies, button taps).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApplyCallback {
+    pub callback_id: String,
+}
+
+impl Job for ApplyCallback {
+    const QUEUE: QueueKind = QueueKind::Callback;
 }

@@ -9,7 +9,9 @@ pub mod jobs;
 pub mod ledger;
 pub mod phone;
 pub mod queue;
+pub mod signing;
 pub mod status;
+pub mod webhooks;
 
 pub use sea_orm;
 pub use sea_orm_migration;

@@ -147,15 +147,41 @@ impl Queues {
     /// Pushes several jobs in one round trip, each under a fresh task id.
     pub async fn push_many<J: Job>(&self, jobs: Vec<J>) -> Result<Vec<TaskId>, QueueError> {
         let ids: Vec<TaskId> = jobs.iter().map(|_| new_task_id()).collect();
-        let tasks = jobs
+        let batch = jobs
             .into_iter()
             .zip(ids.iter().cloned())
-            .map(|(job, id)| TaskBuilder::new(job).task_id(id).build());
+            .map(|(job, id)| (job, id, None))
+            .collect();
+        self.push_batch(batch).await?;
+        Ok(ids)
+    }
+
+    /// Pushes several jobs in one round trip, each under its own task id and due time
+    /// (Unix seconds, as in [`Queues::push`]).
+    pub async fn push_batch<J: Job>(
+        &self,
+        jobs: Vec<(J, TaskId, Option<u64>)>,
+    ) -> Result<(), QueueError> {
+        let tasks = jobs.into_iter().map(|(job, id, run_at)| {
+            let builder = TaskBuilder::new(job).task_id(id);
+            match run_at {
+                Some(at) => builder.run_at_timestamp(at).build(),
+                None => builder.build(),
+            }
+        });
         self.storage::<J>(Liveness::default())
             .push_all(&mut futures::stream::iter(tasks))
             .await
-            .map_err(sink_error)?;
-        Ok(ids)
+            .map_err(sink_error)
+    }
+
+    /// Jobs of a queue not yet taken by a worker: scheduled (due or not) and active.
+    pub async fn waiting(&self, kind: QueueKind) -> Result<u64, QueueError> {
+        let c = self.apalis_config(kind, Liveness::default());
+        let mut conn = self.conn.clone();
+        let scheduled: u64 = conn.zcard(c.scheduled_jobs_set()).await?;
+        let active: u64 = conn.llen(c.active_jobs_list()).await?;
+        Ok(scheduled + active)
     }
 
     /// Moves due ids from `scheduled` to `active` in chunks of [`PROMOTE_CHUNK`].

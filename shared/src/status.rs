@@ -121,16 +121,32 @@ impl MessageStatus {
     ///
     /// `Sending -> Pending` is the one step back: a transient provider error (or an
     /// expired claim) hands the message back for a scheduled retry. Provider callbacks
-    /// only ever move forward along `sent -> delivered -> read`.
+    /// only ever move forward along `sent -> delivered -> read`; a callback proves
+    /// WhatsApp accepted the message, so it also settles one still `pending` or
+    /// `sending` after a crash, and then it is not sent again.
     pub fn predecessors(self) -> &'static [MessageStatus] {
         use MessageStatus::*;
         match self {
             Pending => &[Sending],
             Sending => &[Pending],
-            Sent => &[Sending],
-            Delivered => &[Sent],
-            Read => &[Sent, Delivered],
+            Sent => &[Pending, Sending],
+            Delivered => &[Pending, Sending, Sent],
+            Read => &[Pending, Sending, Sent, Delivered],
             Failed => &[Pending, Sending, Sent],
+        }
+    }
+
+    /// Position along `pending -> sending -> sent -> delivered -> read`; `None` for
+    /// `failed`, which ends the line.
+    pub fn rank(self) -> Option<u8> {
+        use MessageStatus::*;
+        match self {
+            Pending => Some(0),
+            Sending => Some(1),
+            Sent => Some(2),
+            Delivered => Some(3),
+            Read => Some(4),
+            Failed => None,
         }
     }
 }

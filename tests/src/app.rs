@@ -6,9 +6,11 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use waplify_api::inbound::InboundConfig;
 use waplify_api::{AppState, build_app};
 use waplify_shared::config::CommonConfig;
 use waplify_shared::queue::{self, Queues};
+use waplify_shared::webhooks::target::AllowedNetworks;
 use waplify_worker::{Ctx, Worker, WorkerConfig};
 
 use crate::testdb::TestDb;
@@ -22,6 +24,18 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// The app secret test callbacks are signed with (the one of the published vectors).
+pub const APP_SECRET: &str = "TEST_APP_SECRET";
+pub const VERIFY_TOKEN: &str = "test-verify-token";
+
+/// Tests receive webhooks on loopback; every other internal class stays refused.
+pub fn test_networks() -> AllowedNetworks {
+    AllowedNetworks {
+        loopback: true,
+        ..AllowedNetworks::default()
+    }
+}
+
 /// The API over a fresh database, the shared Redis and a unique prefix.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&crate::redis_url()).await
@@ -29,6 +43,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// The API against a given Redis (a private `redis-server` for tests that break it).
 pub async fn spawn_app_with(redis_url: &str) -> TestApp {
+    spawn(redis_url, test_networks()).await
+}
+
+/// The API with its production defaults for webhook targets (loopback refused too).
+pub async fn spawn_app_with_networks(networks: AllowedNetworks) -> TestApp {
+    spawn(&crate::redis_url(), networks).await
+}
+
+async fn spawn(redis_url: &str, networks: AllowedNetworks) -> TestApp {
     crate::init_tracing();
     let tdb = TestDb::new().await;
     let prefix = crate::unique_prefix();
@@ -40,6 +63,11 @@ pub async fn spawn_app_with(redis_url: &str) -> TestApp {
         db: tdb.db.clone(),
         queues: queues.clone(),
         credits_per_message: 1,
+        webhook_networks: networks,
+        inbound: InboundConfig {
+            verify_token: Some(VERIFY_TOKEN.to_owned()),
+            app_secret: Some(APP_SECRET.to_owned()),
+        },
     };
     let acceptor =
         poem::listener::Listener::into_acceptor(poem::listener::TcpListener::bind("127.0.0.1:0"))
@@ -86,6 +114,7 @@ impl TestApp {
             queue_prefix: self.prefix.clone(),
             credits_per_message: 1,
             auto_migrate: false,
+            webhook_networks: test_networks(),
         }
     }
 
@@ -148,6 +177,14 @@ impl Client {
             req = req.json(&b);
         }
         read(req.send().await.expect("POST")).await
+    }
+
+    pub async fn delete(&self, path: &str, key: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.delete(self.url(path));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        read(req.send().await.expect("DELETE")).await
     }
 
     /// Creates a draft with `n` recipients (`+1555…`), returning its id.
@@ -243,5 +280,13 @@ impl TestApp {
     /// Scalar query helper for assertions.
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         self.tdb.scalar(sql).await
+    }
+
+    pub async fn scalar_text(&self, sql: &str) -> String {
+        self.tdb.scalar(sql).await
+    }
+
+    pub async fn execute(&self, sql: &str) {
+        self.tdb.execute(sql).await
     }
 }

@@ -13,6 +13,9 @@ use poem::web::{Data, Json, Path};
 use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::fake_callbacks::{CallbackConfig, CallbackCounters, Queued, batcher, schedule};
 
 /// How the fake answers. Every field can be changed at runtime (`POST /_fake/config`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -33,6 +36,8 @@ pub struct FakeConfig {
     pub rps_cap: Option<u64>,
     /// Access tokens answered `401 code 190` (token expired or revoked): campaign-fatal.
     pub revoked_tokens: Vec<String>,
+    /// Status callbacks to our webhook; off while its `url` is unset.
+    pub callbacks: CallbackConfig,
 }
 
 /// What the fake has seen.
@@ -51,6 +56,7 @@ pub struct Counters {
     /// First and last acceptance, Unix milliseconds.
     pub first_accepted_ms: Option<u64>,
     pub last_accepted_ms: Option<u64>,
+    pub callbacks: CallbackCounters,
 }
 
 #[derive(Default)]
@@ -67,13 +73,38 @@ struct State {
 }
 
 #[derive(Clone, Default)]
-pub struct Fake(Arc<Mutex<State>>);
+pub struct Fake(
+    Arc<Mutex<State>>,
+    Arc<Mutex<Option<mpsc::UnboundedSender<Queued>>>>,
+);
 
 impl Fake {
     pub fn new(config: FakeConfig) -> Fake {
         let fake = Fake::default();
         fake.0.lock().unwrap().config = config;
         fake
+    }
+
+    /// The batcher's inbox, started on first use.
+    fn outbox(&self) -> mpsc::UnboundedSender<Queued> {
+        let mut slot = self.1.lock().unwrap();
+        if let Some(tx) = slot.as_ref() {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (cfg, counts) = (self.0.clone(), self.0.clone());
+        tokio::spawn(batcher(
+            move || cfg.lock().unwrap().config.callbacks.clone(),
+            rx,
+            move |c| {
+                let mut s = counts.lock().unwrap();
+                s.counters.callbacks.statuses += c.statuses;
+                s.counters.callbacks.posts += c.posts;
+                s.counters.callbacks.failed_posts += c.failed_posts;
+            },
+        ));
+        *slot = Some(tx.clone());
+        tx
     }
 
     pub fn counters(&self) -> Counters {
@@ -133,6 +164,15 @@ enum Decision {
     Bad(String),
 }
 
+fn accepted(to: &str, wamid: &str) -> Response {
+    Json(json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": to, "wa_id": to}],
+        "messages": [{"id": wamid, "message_status": "accepted"}],
+    }))
+    .into_response()
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -170,12 +210,23 @@ async fn send_message(
         .unwrap_or_default()
         .to_owned();
     match decision {
-        Decision::Accept(wamid) => Json(json!({
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": to}],
-            "messages": [{"id": wamid, "message_status": "accepted"}],
-        }))
-        .into_response(),
+        Decision::Accept(wamid) => {
+            let callbacks = fake.0.0.lock().unwrap().config.callbacks.clone();
+            if callbacks.url.is_some() {
+                let message_id = parsed
+                    .as_ref()
+                    .and_then(|v| v["biz_opaque_callback_data"].as_str());
+                schedule(
+                    &callbacks,
+                    fake.0.outbox(),
+                    &phone_number_id,
+                    &wamid,
+                    message_id,
+                    &to,
+                );
+            }
+            accepted(&to, &wamid)
+        }
         Decision::Transient(status, code) => {
             let mut r = error(
                 status,

@@ -8,7 +8,9 @@
 
 pub mod app;
 pub mod fake;
+pub mod fake_callbacks;
 pub mod procs;
+pub mod receiver;
 pub mod seed;
 pub mod stack;
 pub mod testdb;

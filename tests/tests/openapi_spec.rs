@@ -45,11 +45,19 @@ fn every_operation_is_named_tagged_summarised_and_documents_its_errors() {
                 "{id}: no summary"
             );
             let responses = op["responses"].as_object().unwrap();
-            if path.starts_with("/api/v1/") {
+            if path.starts_with("/api/v1/whatsapp/") {
+                // Meta calls it: no API key; the POST is signed instead.
+                assert!(op.get("security").is_none(), "{id}: no bearer auth");
+                let refusal = if method == "get" { "403" } else { "401" };
+                assert!(
+                    responses.contains_key(refusal),
+                    "{id}: {refusal} undocumented"
+                );
+            } else if path.starts_with("/api/v1/") {
                 for code in ["400", "401", "500"] {
                     assert!(responses.contains_key(code), "{id}: {code} undocumented");
                 }
-                if path.contains("{campaign_id}") {
+                if path.contains("{campaign_id}") || path.contains("{webhook_id}") {
                     assert!(responses.contains_key("404"), "{id}: 404 undocumented");
                 }
                 assert_eq!(
@@ -66,12 +74,20 @@ fn every_operation_is_named_tagged_summarised_and_documents_its_errors() {
         [
             "add_campaign_contacts",
             "create_campaign",
+            "create_webhook",
+            "delete_webhook",
             "get_campaign",
             "get_campaign_stats",
             "get_health",
             "get_ready",
+            "get_webhook",
             "list_campaigns",
+            "list_webhook_deliveries",
+            "list_webhooks",
+            "receive_whatsapp_webhook",
             "send_campaign",
+            "test_webhook",
+            "verify_whatsapp_webhook",
         ]
     );
     let send = &spec["paths"]["/api/v1/campaigns/{campaign_id}/send"]["post"]["responses"];

@@ -37,6 +37,8 @@ pub struct WorkerConfig {
     /// `HEARTBEAT_SECS` and `MISSED_HEARTBEATS`: a worker silent for their product
     /// is dead, and its jobs go back to the queue.
     pub liveness: Liveness,
+    /// `WEBHOOK_CONCURRENCY`: webhook requests in flight at once per process.
+    pub webhook_concurrency: usize,
     /// `WORKER_NAME`: prefix of this process's apalis worker names (default host-pid).
     pub name: String,
 }
@@ -64,6 +66,7 @@ impl WorkerConfig {
                 missed_heartbeats: 3,
                 batch_size: 16,
             },
+            webhook_concurrency: 32,
             name: default_name(),
         }
     }
@@ -99,6 +102,7 @@ impl WorkerConfig {
                 missed_heartbeats: positive("MISSED_HEARTBEATS", d.liveness.missed_heartbeats)?,
                 batch_size: concurrency,
             },
+            webhook_concurrency: positive("WEBHOOK_CONCURRENCY", d.webhook_concurrency)?,
             name: config::string("WORKER_NAME", &d.name),
             ..d
         };

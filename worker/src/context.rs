@@ -26,6 +26,12 @@ pub struct Ctx {
     /// Wakes this process's send and retry workers when it pushes them a job.
     pub wake_send: Wake,
     pub wake_retry: Wake,
+    /// Wakes the webhook workers after the relay queued jobs.
+    pub wake_webhooks: Wake,
+    /// Wakes the relay when a delivery needs a new job (a retry was scheduled).
+    pub wake_relay: tokio::sync::Notify,
+    /// The webhook client: guarded name resolution, no redirects.
+    pub webhooks: reqwest::Client,
     /// apalis workers restarted after ending on an error (see `supervise`).
     pub restarts: std::sync::atomic::AtomicU64,
     specs: Mutex<HashMap<String, (Instant, Arc<Spec>)>>,
@@ -51,6 +57,7 @@ const SPEC_TTL: Duration = Duration::from_secs(5);
 impl Ctx {
     pub fn new(db: Db, queues: Queues, cfg: WorkerConfig) -> Ctx {
         Ctx {
+            webhooks: crate::guarded_dns::webhook_client(cfg.common.webhook_networks),
             provider: Provider::new(&cfg.whatsapp_base_url, cfg.provider_timeout),
             policy: RetryPolicy {
                 max_attempts: cfg.max_attempts,
@@ -62,6 +69,8 @@ impl Ctx {
             cfg,
             wake_send: Wake::default(),
             wake_retry: Wake::default(),
+            wake_webhooks: Wake::default(),
+            wake_relay: tokio::sync::Notify::new(),
             restarts: Default::default(),
             specs: Mutex::new(HashMap::new()),
         }

@@ -1,6 +1,7 @@
 //! The Waplify Send worker: dispatches campaigns, sends their messages through the
 //! WhatsApp Cloud API with per-recipient retries, and reconciles SQL with Redis.
 
+pub mod callback;
 pub mod claim;
 pub mod config;
 pub mod context;
@@ -8,15 +9,19 @@ pub mod deliver;
 pub mod dispatch;
 pub mod error;
 pub mod finalize;
+pub mod guarded_dns;
 pub mod lane;
 pub mod maintain;
+pub mod outbound;
 pub mod poll;
 pub mod provider;
 pub mod reconcile;
 pub mod record;
+pub mod relay;
 pub mod resend;
 pub mod retry;
 pub mod send;
+pub mod settle;
 pub mod supervise;
 pub mod throttle;
 
@@ -26,7 +31,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use waplify_shared::config::ConfigError;
-use waplify_shared::jobs::{DispatchCampaign, RetryMessage, SendBatch};
+use waplify_shared::jobs::{
+    ApplyCallback, DeliverWebhook, DispatchCampaign, RetryMessage, SendBatch,
+};
 use waplify_shared::queue::Queues;
 use waplify_shared::{db, queue};
 
@@ -84,6 +91,25 @@ impl Worker {
             resend::handle,
             stopped.clone(),
         ));
+        tasks.spawn(supervise::supervise::<DeliverWebhook, _, _>(
+            ctx.clone(),
+            supervise::Spec {
+                concurrency: cfg.webhook_concurrency,
+                wake: ctx.wake_webhooks.clone(),
+            },
+            outbound::handle,
+            stopped.clone(),
+        ));
+        tasks.spawn(supervise::supervise::<ApplyCallback, _, _>(
+            ctx.clone(),
+            supervise::Spec {
+                concurrency: 4,
+                wake: poll::Wake::default(),
+            },
+            callback::handle,
+            stopped.clone(),
+        ));
+        tasks.spawn(relay::run(ctx.clone(), stopped.clone()));
         tasks.spawn(reconcile::run(ctx.clone(), stopped));
         Worker { stop, tasks, ctx }
     }

@@ -5,7 +5,10 @@
 //! - `sending` messages whose lease ran out go back to `pending`;
 //! - running campaigns with due messages and no recent lane activity get their lanes
 //!   reopened;
-//! - stopped campaigns get their pending messages failed, and finished ones settled.
+//! - stopped campaigns get their pending messages failed, and finished ones settled;
+//! - stored WhatsApp callbacks not applied after a while get their job pushed again;
+//! - webhook deliveries whose job vanished (or whose attempt died) are handed back to
+//!   the relay.
 //!
 //! Every action is a guarded update or an idempotent push, so any number of workers
 //! may reconcile at once.
@@ -18,11 +21,12 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 
 use waplify_shared::db::begin_write;
-use waplify_shared::db::entities::{campaign, message};
+use waplify_shared::db::entities::{campaign, message, webhook_delivery, whatsapp_callback};
 use waplify_shared::db::transition::{self, Detail, MessageMove, Target};
 use waplify_shared::ids::CampaignId;
-use waplify_shared::jobs::DispatchCampaign;
+use waplify_shared::jobs::{ApplyCallback, DispatchCampaign};
 use waplify_shared::status::{CampaignStatus, MessageStatus};
+use waplify_shared::webhooks;
 
 use crate::context::Ctx;
 use crate::dispatch::open_lanes;
@@ -39,6 +43,8 @@ pub struct Pass {
     pub leases_expired: usize,
     pub lanes_reopened: usize,
     pub settled: usize,
+    pub callbacks_pushed: usize,
+    pub deliveries_released: usize,
 }
 
 pub async fn run(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -75,6 +81,9 @@ pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
         out.dispatches_pushed += 1;
     }
 
+    out.callbacks_pushed = unapplied_callbacks(ctx).await?;
+    out.deliveries_released = orphaned_deliveries(ctx).await?;
+
     let active = campaign::Entity::find()
         .filter(
             Condition::any()
@@ -106,6 +115,62 @@ pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
         }
     }
     Ok(out)
+}
+
+/// A callback is normally applied within milliseconds of arriving.
+const CALLBACK_GRACE: chrono::Duration = chrono::Duration::seconds(10);
+/// A queued attempt waits at most this long for a worker before it is queued anew.
+const DELIVERY_GRACE: chrono::Duration = chrono::Duration::seconds(120);
+
+async fn unapplied_callbacks(ctx: &Ctx) -> Result<usize, WorkError> {
+    let ids: Vec<String> = whatsapp_callback::Entity::find()
+        .select_only()
+        .column(whatsapp_callback::Column::Id)
+        .filter(whatsapp_callback::Column::ProcessedAt.is_null())
+        .filter(whatsapp_callback::Column::ReceivedAt.lt(Utc::now() - CALLBACK_GRACE))
+        .limit(500)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?;
+    let n = ids.len();
+    if n > 0 {
+        let jobs = ids
+            .into_iter()
+            .map(|callback_id| ApplyCallback { callback_id })
+            .collect();
+        ctx.queues.push_many(jobs).await?;
+    }
+    Ok(n)
+}
+
+/// Pending deliveries whose attempt's lease ran out, or whose job never ran, lose
+/// their job token; the relay queues a fresh job, and the old one, should it still
+/// run, finds the token changed and does nothing.
+async fn orphaned_deliveries(ctx: &Ctx) -> Result<usize, WorkError> {
+    let now = Utc::now();
+    let released = webhook_delivery::Entity::update_many()
+        .col_expr(
+            webhook_delivery::Column::JobId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            webhook_delivery::Column::LeaseUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(webhook_delivery::Column::State.eq(webhooks::state::PENDING))
+        .filter(webhook_delivery::Column::JobId.is_not_null())
+        .filter(
+            Condition::any()
+                .add(webhook_delivery::Column::LeaseUntil.lt(now))
+                .add(
+                    Condition::all()
+                        .add(webhook_delivery::Column::LeaseUntil.is_null())
+                        .add(webhook_delivery::Column::NextAttemptAt.lt(now - DELIVERY_GRACE)),
+                ),
+        )
+        .exec(&ctx.db)
+        .await?;
+    Ok(released.rows_affected as usize)
 }
 
 async fn has_due(ctx: &Ctx, campaign_id: &str) -> Result<bool, WorkError> {

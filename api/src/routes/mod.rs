@@ -3,6 +3,8 @@
 
 pub mod campaigns;
 pub mod health;
+pub mod webhooks;
+pub mod whatsapp;
 
 use poem_openapi::Tags;
 
@@ -10,6 +12,11 @@ use poem_openapi::Tags;
 pub enum Tag {
     /// Create, inspect and send WhatsApp template campaigns.
     Campaigns,
+    /// Endpoints that receive signed message events.
+    Webhooks,
+    /// The callback URL WhatsApp sends statuses and replies to.
+    #[oai(rename = "WhatsApp")]
+    WhatsApp,
     /// Liveness and readiness probes.
     Health,
 }

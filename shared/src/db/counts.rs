@@ -17,18 +17,31 @@ fn table() -> Alias {
     Alias::new("message_counts")
 }
 
+/// Counted beside the statuses: messages replied to, and messages whose button was tapped.
+pub const REPLIED: &str = "replied";
+pub const CLICKED: &str = "clicked";
+
 /// Adds `delta` to each status's count for the campaign.
 pub async fn adjust<C: ConnectionTrait>(
     db: &C,
     campaign_id: &str,
     changes: &[(MessageStatus, i64)],
 ) -> Result<(), DbErr> {
-    let mut changes: Vec<(MessageStatus, i64)> =
-        changes.iter().copied().filter(|(_, d)| *d != 0).collect();
+    let named: Vec<(&str, i64)> = changes.iter().map(|(s, d)| (s.as_str(), *d)).collect();
+    adjust_named(db, campaign_id, &named).await
+}
+
+/// Adds `delta` to each named count ([`MessageStatus`] names, [`REPLIED`], [`CLICKED`]).
+pub async fn adjust_named<C: ConnectionTrait>(
+    db: &C,
+    campaign_id: &str,
+    changes: &[(&str, i64)],
+) -> Result<(), DbErr> {
+    let mut changes: Vec<(&str, i64)> = changes.iter().copied().filter(|(_, d)| *d != 0).collect();
     if changes.is_empty() {
         return Ok(());
     }
-    changes.sort_by_key(|(s, _)| s.as_str());
+    changes.sort_by_key(|(s, _)| *s);
     let shard = rand::random_range(0..SHARDS);
     let mut insert = Query::insert();
     insert
@@ -52,7 +65,7 @@ pub async fn adjust<C: ConnectionTrait>(
         insert.values_panic([
             campaign_id.into(),
             shard.into(),
-            status.as_str().into(),
+            status.into(),
             delta.into(),
         ]);
     }
@@ -77,6 +90,18 @@ pub async fn by_status<C: ConnectionTrait>(
     db: &C,
     campaign_id: &str,
 ) -> Result<Vec<(MessageStatus, i64)>, DbErr> {
+    Ok(by_name(db, campaign_id)
+        .await?
+        .into_iter()
+        .filter_map(|(name, n)| name.parse().ok().map(|s| (s, n)))
+        .collect())
+}
+
+/// Every count of the campaign by name: statuses, [`REPLIED`] and [`CLICKED`].
+pub async fn by_name<C: ConnectionTrait>(
+    db: &C,
+    campaign_id: &str,
+) -> Result<Vec<(String, i64)>, DbErr> {
     let mut q = Query::select();
     q.column(Alias::new("status"))
         .expr(Expr::cust("CAST(SUM(n) AS BIGINT)"))
@@ -85,9 +110,7 @@ pub async fn by_status<C: ConnectionTrait>(
         .group_by_col(Alias::new("status"));
     let mut out = Vec::new();
     for row in db.query_all(&q).await? {
-        let status: String = row.try_get_by_index(0)?;
-        let n: i64 = row.try_get_by_index(1)?;
-        out.push((status.parse().map_err(DbErr::Custom)?, n));
+        out.push((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
     }
     Ok(out)
 }

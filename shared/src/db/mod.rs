@@ -20,7 +20,7 @@ pub use migration::Migrator;
 pub type Db = DatabaseConnection;
 
 /// Every table of the schema, parents before children.
-pub const TABLES: [&str; 11] = [
+pub const TABLES: [&str; 15] = [
     "accounts",
     "api_keys",
     "whatsapp_numbers",
@@ -32,6 +32,10 @@ pub const TABLES: [&str; 11] = [
     "message_events",
     "provider_calls",
     "wallet_ledger",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_attempts",
+    "whatsapp_callbacks",
 ];
 
 /// Connects to `DATABASE_URL`, creating the directory of a SQLite file if needed.

@@ -13,6 +13,8 @@ use sea_orm::{
 
 use super::entities::{campaign, message, message_event};
 use crate::status::{CampaignStatus, MessageStatus};
+use crate::webhooks::EventKind;
+use crate::webhooks::fanout::{self, Change};
 
 /// Moves one campaign to `to` from any of its allowed predecessors, setting `extra`
 /// columns too. Returns whether this caller made the change.
@@ -72,8 +74,9 @@ pub struct Moved {
     pub attempts: i32,
 }
 
-/// Applies a move, writes one `message_events` row per message that moved, and
-/// updates the campaign's counts. Returns the messages that moved.
+/// Applies a move, writes one `message_events` row per message that moved, updates
+/// the campaign's counts and creates the webhook deliveries the move announces.
+/// Returns the messages that moved.
 pub async fn messages<C: ConnectionTrait>(
     db: &C,
     mv: MessageMove<'_>,
@@ -152,6 +155,18 @@ pub async fn messages<C: ConnectionTrait>(
     )
     .await?;
     super::counts::moved(db, mv.campaign_id, mv.from, mv.to, moved.len()).await?;
+    if EventKind::for_status(mv.to).is_some() {
+        let changes: Vec<Change> = moved
+            .iter()
+            .map(|m| Change {
+                message_id: m.id.clone(),
+                from: mv.from,
+                to: mv.to,
+                at: now,
+            })
+            .collect();
+        fanout::message_events(db, mv.campaign_id, &changes, now).await?;
+    }
     Ok(moved)
 }
 
@@ -187,9 +202,17 @@ pub async fn record_events<C: ConnectionTrait>(
 
 /// `CASE id WHEN … THEN … END`: one value per row in a single bulk `UPDATE`.
 pub fn case_by_id<V: Into<Value>>(pairs: impl IntoIterator<Item = (String, V)>) -> SimpleExpr {
+    case_by(message::Column::Id, pairs)
+}
+
+/// `CASE key WHEN … THEN … END` over any table's key column.
+pub fn case_by<K: ColumnTrait, V: Into<Value>>(
+    key: K,
+    pairs: impl IntoIterator<Item = (String, V)>,
+) -> SimpleExpr {
     let mut case = CaseStatement::new();
     for (id, value) in pairs {
-        case = case.case(message::Column::Id.eq(id), Expr::val(value.into()));
+        case = case.case(key.eq(id), Expr::val(value.into()));
     }
     case.into()
 }

@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use waplify_tests::fake::{Fake, FakeConfig};
+use waplify_tests::fake_callbacks::CallbackConfig;
 
 #[derive(Parser)]
 #[command(name = "fake-whatsapp", about = "Fake WhatsApp Cloud API")]
@@ -26,6 +27,25 @@ struct Args {
     /// Comma-separated access tokens answered 190 (campaign-fatal).
     #[arg(long, value_delimiter = ',')]
     revoked_tokens: Vec<String>,
+    /// Send signed status callbacks here (our `/api/v1/whatsapp/webhook`).
+    #[arg(long, env = "FAKE_CALLBACK_URL")]
+    callback_url: Option<String>,
+    /// App secret the callbacks are signed with.
+    #[arg(long, env = "WHATSAPP_APP_SECRET", default_value = "")]
+    app_secret: String,
+    /// Milliseconds between a message's statuses (±50%).
+    #[arg(long, default_value_t = 1500)]
+    callback_delay_ms: u64,
+    #[arg(long, default_value_t = 0.9)]
+    delivered_rate: f64,
+    #[arg(long, default_value_t = 0.6)]
+    read_rate: f64,
+    #[arg(long, default_value_t = 0.02)]
+    late_fail_rate: f64,
+    #[arg(long, default_value_t = 0.1)]
+    reorder_rate: f64,
+    #[arg(long, default_value_t = 0.1)]
+    duplicate_rate: f64,
 }
 
 #[tokio::main]
@@ -39,6 +59,16 @@ async fn main() {
         fatal_numbers: args.fatal_numbers,
         rps_cap: args.rps_cap,
         revoked_tokens: args.revoked_tokens,
+        callbacks: CallbackConfig {
+            url: args.callback_url,
+            app_secret: args.app_secret,
+            delay_ms: args.callback_delay_ms,
+            delivered_rate: args.delivered_rate,
+            read_rate: args.read_rate,
+            late_fail_rate: args.late_fail_rate,
+            reorder_rate: args.reorder_rate,
+            duplicate_rate: args.duplicate_rate,
+        },
     });
     match fake.serve(&args.bind).await {
         Ok((url, task)) => {

@@ -25,6 +25,10 @@ pub struct Model {
     pub delivered_at: Option<DateTimeUtc>,
     pub read_at: Option<DateTimeUtc>,
     pub failed_at: Option<DateTimeUtc>,
+    /// First reply that quoted this message.
+    pub replied_at: Option<DateTimeUtc>,
+    /// First button tap on this message.
+    pub clicked_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

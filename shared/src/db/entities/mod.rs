@@ -10,4 +10,8 @@ pub mod message;
 pub mod message_event;
 pub mod provider_call;
 pub mod template;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
+pub mod whatsapp_callback;
 pub mod whatsapp_number;

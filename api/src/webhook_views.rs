@@ -1,0 +1,220 @@
+//! Request and response bodies of the webhook endpoints API.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+
+use waplify_shared::webhooks::EventKind;
+
+use crate::text::Text;
+use crate::views::{Accepted, Success};
+
+/// A message event an endpoint can subscribe to.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WebhookEvent {
+    #[oai(rename = "message.sent")]
+    MessageSent,
+    #[oai(rename = "message.delivered")]
+    MessageDelivered,
+    #[oai(rename = "message.read")]
+    MessageRead,
+    #[oai(rename = "message.failed")]
+    MessageFailed,
+}
+
+impl From<WebhookEvent> for EventKind {
+    fn from(e: WebhookEvent) -> EventKind {
+        match e {
+            WebhookEvent::MessageSent => EventKind::MessageSent,
+            WebhookEvent::MessageDelivered => EventKind::MessageDelivered,
+            WebhookEvent::MessageRead => EventKind::MessageRead,
+            WebhookEvent::MessageFailed => EventKind::MessageFailed,
+        }
+    }
+}
+
+impl From<EventKind> for WebhookEvent {
+    fn from(e: EventKind) -> WebhookEvent {
+        match e {
+            EventKind::MessageSent => WebhookEvent::MessageSent,
+            EventKind::MessageDelivered => WebhookEvent::MessageDelivered,
+            EventKind::MessageRead => WebhookEvent::MessageRead,
+            EventKind::MessageFailed => WebhookEvent::MessageFailed,
+        }
+    }
+}
+
+/// A new webhook endpoint.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields)]
+pub struct CreateWebhookRequest {
+    #[oai(validator(min_length = 1, max_length = 255))]
+    pub name: Text,
+    /// Public http(s) URL (ASCII, percent-encoded). Private, loopback and link-local
+    /// addresses are refused.
+    #[oai(validator(max_length = 2048, pattern = r"^https?://[!-~]+$"))]
+    pub url: Text,
+    /// Signs every request (`X-Webhook-Signature`, `webhook-signature`). Without one,
+    /// requests are unsigned.
+    #[oai(validator(min_length = 8, max_length = 256))]
+    pub secret: Option<Text>,
+    /// Events to receive; all message events when omitted.
+    #[oai(validator(min_items = 1, max_items = 4, unique_items))]
+    pub events: Option<Vec<WebhookEvent>>,
+    /// Retries after a failed attempt (429, 5xx, timeout, connection error), 0 to 10.
+    /// Default 3.
+    #[oai(validator(minimum(value = "0"), maximum(value = "10")))]
+    pub retry_count: Option<i32>,
+    /// Seconds to wait for an answer, 1 to 30. Default 5.
+    #[oai(validator(minimum(value = "1"), maximum(value = "30")))]
+    pub timeout_seconds: Option<i32>,
+}
+
+/// A webhook endpoint as stored. The secret is never shown again.
+#[derive(Object, Debug)]
+pub struct Webhook {
+    pub webhook_id: String,
+    pub name: String,
+    pub url: String,
+    pub events: Vec<WebhookEvent>,
+    pub retry_count: i32,
+    pub timeout_seconds: i32,
+    /// Whether requests are signed.
+    pub has_secret: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Object, Debug)]
+pub struct CreateWebhookResponse {
+    pub status: Success,
+    pub message: String,
+    #[oai(flatten)]
+    pub webhook: Webhook,
+    pub timestamp: DateTime<Utc>,
+}
+
+#[derive(Object, Debug)]
+pub struct GetWebhookResponse {
+    pub status: Success,
+    #[oai(flatten)]
+    pub webhook: Webhook,
+    pub timestamp: DateTime<Utc>,
+}
+
+#[derive(Object, Debug)]
+pub struct ListWebhooksResponse {
+    pub status: Success,
+    pub items: Vec<Webhook>,
+    pub total: u64,
+    pub page: u64,
+    pub limit: u64,
+    pub timestamp: DateTime<Utc>,
+}
+
+#[derive(Object, Debug)]
+pub struct DeleteWebhookResponse {
+    pub status: Success,
+    pub message: String,
+    pub webhook_id: String,
+    /// Pending deliveries that will not be attempted any more.
+    pub cancelled_deliveries: u64,
+    pub timestamp: DateTime<Utc>,
+}
+
+#[derive(Object, Debug)]
+pub struct TestWebhookResponse {
+    pub status: Accepted,
+    pub message: String,
+    pub webhook_id: String,
+    /// Follow it with `list_webhook_deliveries`.
+    pub delivery_id: String,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// Where a delivery is.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Waiting for its first or next attempt.
+    Pending,
+    /// An attempt got a 2xx.
+    Delivered,
+    /// Refused with a non-retryable status, or out of retries.
+    Failed,
+    /// The endpoint was deleted first.
+    Cancelled,
+}
+
+impl DeliveryState {
+    pub fn parse(s: &str) -> DeliveryState {
+        match s {
+            "delivered" => DeliveryState::Delivered,
+            "failed" => DeliveryState::Failed,
+            "cancelled" => DeliveryState::Cancelled,
+            _ => DeliveryState::Pending,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One HTTP attempt.
+#[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct DeliveryAttempt {
+    /// 1 for the first attempt.
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    /// The endpoint's answer, if one came.
+    pub http_status: Option<i32>,
+    /// Timeout, connection or refusal details.
+    pub error: Option<String>,
+    pub duration_ms: i32,
+    /// The first bytes of the endpoint's answer.
+    pub response_excerpt: Option<String>,
+}
+
+/// One event for one endpoint.
+#[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct WebhookDelivery {
+    /// Also the `webhook-id` header, the same on every attempt.
+    pub delivery_id: String,
+    /// `message.sent`, …, or `webhook.test`.
+    pub event: String,
+    pub state: DeliveryState,
+    pub attempts: i32,
+    pub message_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When the next attempt is due, while `pending`.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub last_http_status: Option<i32>,
+    pub last_error: Option<String>,
+    /// Every attempt, first to last.
+    pub attempt_log: Vec<DeliveryAttempt>,
+}
+
+#[derive(Object, Debug)]
+pub struct ListDeliveriesResponse {
+    pub status: Success,
+    pub webhook_id: String,
+    pub items: Vec<WebhookDelivery>,
+    pub total: u64,
+    pub page: u64,
+    pub limit: u64,
+    pub timestamp: DateTime<Utc>,
+}
+
+#[derive(Object, Debug)]
+pub struct CallbackReceived {
+    pub status: Success,
+    pub timestamp: DateTime<Utc>,
+}

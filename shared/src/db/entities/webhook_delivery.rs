@@ -1,0 +1,32 @@
+//! `webhook_deliveries` rows: one event for one endpoint, with its delivery state.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhook_deliveries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub endpoint_id: String,
+    pub event: String,
+    /// The exact body of every attempt.
+    pub payload: String,
+    /// `pending`, `delivered`, `failed` or `cancelled`.
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTimeUtc,
+    /// The job that owns the next attempt; `None` while no job is queued for it.
+    pub job_id: Option<String>,
+    pub lease_until: Option<DateTimeUtc>,
+    pub last_http_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub message_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub finished_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,19 @@
+//! `whatsapp_callbacks` rows: verified callback bodies, kept until a worker applied them.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "whatsapp_callbacks")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub received_at: DateTimeUtc,
+    pub body: String,
+    pub processed_at: Option<DateTimeUtc>,
+    pub summary: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
