@@ -203,7 +203,7 @@ pub struct SendAcceptedResponse {
     pub status: Accepted,
     pub message: String,
     pub campaign_id: String,
-    /// Id of the dispatch job in Redis (`scripts/queue task <task_id>`).
+    /// Id of the dispatch job in Redis (`scripts/task <task_id>`).
     pub task_id: String,
     pub timestamp: DateTime<Utc>,
 }
