@@ -5,7 +5,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::Tag;
+use super::{Tag, default_limit, default_page};
 use crate::auth::ApiKeyAuth;
 use crate::errors::{ChangeErrors, CreateErrors, Failure, ListErrors, ReadErrors};
 use crate::state::AppState;
@@ -154,12 +154,4 @@ impl CampaignsApi {
         let found = lookup::campaign(&state.0.db, &auth.0.account_id, &campaign_id.0).await?;
         Ok(Json(stats::stats(&state.0.db, found).await?))
     }
-}
-
-fn default_page() -> u64 {
-    1
-}
-
-fn default_limit() -> u64 {
-    20
 }

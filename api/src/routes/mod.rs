@@ -20,3 +20,13 @@ pub enum Tag {
     /// Liveness and readiness probes.
     Health,
 }
+
+/// `?page=` when absent.
+fn default_page() -> u64 {
+    1
+}
+
+/// `?limit=` when absent.
+fn default_limit() -> u64 {
+    20
+}

@@ -5,7 +5,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::Tag;
+use super::{Tag, default_limit, default_page};
 use crate::auth::ApiKeyAuth;
 use crate::errors::{Failure, ListErrors, WebhookCreateErrors, WebhookErrors};
 use crate::state::AppState;
@@ -184,12 +184,4 @@ impl WebhooksApi {
             .await?,
         ))
     }
-}
-
-fn default_page() -> u64 {
-    1
-}
-
-fn default_limit() -> u64 {
-    20
 }
