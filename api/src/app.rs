@@ -1,6 +1,6 @@
 //! Building the HTTP application: the OpenAPI service, Swagger UI, and the one
-//! middleware that gives every response its request id, API version and, on failure,
-//! the JSON error body.
+//! middleware that gives every response its request id, API version, rate-limit
+//! headers and, on failure, the JSON error body.
 
 use std::sync::Arc;
 
@@ -13,12 +13,12 @@ use poem_openapi::error::{
 use poem_openapi::{ExtraHeader, OpenApiService};
 
 use crate::errors::ApiError;
-use crate::request_id;
 use crate::routes::campaigns::CampaignsApi;
 use crate::routes::health::HealthApi;
 use crate::routes::webhooks::WebhooksApi;
 use crate::routes::whatsapp::WhatsAppApi;
 use crate::state::AppState;
+use crate::{ratelimit, request_id};
 
 pub const API_VERSION: &str = "v1";
 /// Largest accepted request body: 10,000 contacts with long names fit with room to spare.
@@ -37,7 +37,12 @@ pub fn api_service() -> Service {
         "Send WhatsApp template campaigns. Create a campaign, send it, and follow its \
              progress; delivery runs in the background with per-recipient retries.\n\n\
              Authenticate with `Authorization: Bearer wapl_…`. Every error answers \
-             `{\"error\", \"message\", \"request_id\", \"timestamp\"}`.",
+             `{\"error\", \"message\", \"request_id\", \"timestamp\"}`.\n\n\
+             Each API key may make a limited number of requests per minute (100 by \
+             default). Authenticated responses carry `X-RateLimit-Limit`, \
+             `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix time the window \
+             ends); past the limit the answer is 429 `rate_limit_exceeded` with \
+             `Retry-After` in seconds.",
     )
     .extra_request_header::<Option<String>, _>(
         ExtraHeader::new("X-Request-ID")
@@ -70,9 +75,116 @@ pub fn spec_json() -> String {
         assert!(schema.is_object(), "schema {name} is missing from the spec");
         schema["additionalProperties"] = serde_json::Value::Bool(false);
     }
+    simplify_described_refs(&mut spec);
+    document_rate_limit(&mut spec);
     let mut text = serde_json::to_string_pretty(&spec).expect("serialisable");
     text.push('\n');
     text
+}
+
+/// poem-openapi documents a described field of a named type as
+/// `allOf: [{$ref}, {description}]`. Generators read that as a composition and fail
+/// when the named type is not an object (openapi-python-client drops the whole schema
+/// of an enum field). `allOf: [{$ref}]` beside the description says the same thing.
+fn simplify_described_refs(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(parts)) = map.get_mut("allOf")
+                && parts.len() == 2
+                && parts[0].get("$ref").is_some()
+                && parts[1]
+                    .as_object()
+                    .is_some_and(|o| o.keys().all(|k| k == "description"))
+            {
+                parts.truncate(1);
+            }
+            map.values_mut().for_each(simplify_described_refs);
+        }
+        Value::Array(items) => items.iter_mut().for_each(simplify_described_refs),
+        _ => {}
+    }
+}
+
+/// Adds the rate limit to every operation that takes an API key: the `X-RateLimit-*`
+/// headers on its responses (present whenever the limit is enforced, hence optional)
+/// and the 429 answer with `Retry-After`. Done on the spec rather than per operation
+/// because the limit is applied by authentication, not by the handlers.
+fn document_rate_limit(spec: &mut serde_json::Value) {
+    use serde_json::{Map, Value, json};
+    let header = |description: &str, required: bool| {
+        json!({
+            "description": description,
+            "required": required,
+            "deprecated": false,
+            "schema": {"type": "integer", "format": "int64", "minimum": 0},
+        })
+    };
+    let rate_headers = |required: bool| {
+        [
+            (
+                "X-RateLimit-Limit",
+                header("Requests this API key may make per window.", required),
+            ),
+            (
+                "X-RateLimit-Remaining",
+                header("Requests left in the current window.", required),
+            ),
+            (
+                "X-RateLimit-Reset",
+                header(
+                    "When the current window ends and the budget is whole again (Unix seconds).",
+                    required,
+                ),
+            ),
+        ]
+    };
+    let Some(paths) = spec["paths"].as_object_mut() else {
+        return;
+    };
+    for methods in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in methods.values_mut() {
+            let keyed = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("ApiKeyAuth").is_some()));
+            if !keyed {
+                continue;
+            }
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let Some(unauthorized) = responses.get("401").cloned() else {
+                continue;
+            };
+            for (status, response) in responses.iter_mut() {
+                if status == "401" {
+                    continue;
+                }
+                if !response["headers"].is_object() {
+                    response["headers"] = json!({});
+                }
+                for (name, h) in rate_headers(false) {
+                    response["headers"][name] = h;
+                }
+            }
+            let mut limited = unauthorized;
+            limited["description"] = json!(
+                "Rate limit exceeded: this API key has used its requests for the current \
+                 window (`rate_limit_exceeded`). Retry after `Retry-After` seconds."
+            );
+            if !limited["headers"].is_object() {
+                limited["headers"] = json!({});
+            }
+            for (name, h) in rate_headers(true) {
+                limited["headers"][name] = h;
+            }
+            limited["headers"]["Retry-After"] = header("Seconds until the window ends.", true);
+            responses.insert("429".to_owned(), limited);
+            let mut sorted: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            *responses = sorted.into_iter().collect::<Map<String, Value>>();
+        }
+    }
 }
 
 pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
@@ -106,24 +218,30 @@ async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, routes: &KnownRoutes)
     );
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let mut resp = request_id::scope(rid.clone(), async {
-        if let Err(e) = limit_body(&mut req).await {
-            return e.into_response();
-        }
-        match ep.call(req).await {
-            Ok(r) => {
-                let r = r.into_response();
-                if r.status().is_client_error() || r.status().is_server_error() {
-                    ensure_json_error(r, &method, &path, routes)
-                } else {
-                    r
-                }
+    let (mut resp, rate) = request_id::scope(
+        rid.clone(),
+        ratelimit::scope(async {
+            if let Err(e) = limit_body(&mut req).await {
+                return e.into_response();
             }
-            Err(e) => error_response(e, &method, &path, routes),
-        }
-    })
+            match ep.call(req).await {
+                Ok(r) => {
+                    let r = r.into_response();
+                    if r.status().is_client_error() || r.status().is_server_error() {
+                        ensure_json_error(r, &method, &path, routes)
+                    } else {
+                        r
+                    }
+                }
+                Err(e) => error_response(e, &method, &path, routes),
+            }
+        }),
+    )
     .await;
     let headers = resp.headers_mut();
+    if let Some(rate) = rate {
+        rate.apply(headers);
+    }
     if let Ok(v) = HeaderValue::from_str(&rid) {
         headers.insert("x-request-id", v);
     }

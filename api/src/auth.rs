@@ -1,5 +1,6 @@
 //! Bearer authentication: the key is hashed and looked up; the key itself is never
-//! stored. A malformed key is rejected without touching the database.
+//! stored. A malformed key is rejected without touching the database. A known key's
+//! request is then counted against its rate limit (`ratelimit.rs`).
 
 use chrono::{Duration, Utc};
 use poem::Request;
@@ -47,6 +48,7 @@ async fn check(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
         .await
         .map_err(ApiError::from)?
         .ok_or_else(ApiError::unauthorized)?;
+    state.rate_limit.check(&state.queues, &row.id).await?;
     let now = Utc::now();
     if row.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY) {
         let touched = api_key::Entity::update_many()

@@ -10,6 +10,7 @@ pub mod inbound;
 pub mod listing;
 pub mod lookup;
 pub mod precheck;
+pub mod ratelimit;
 pub mod raw_json;
 pub mod recipients;
 pub mod request_id;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use poem::listener::TcpListener;
 
 use waplify_api::inbound::InboundConfig;
+use waplify_api::ratelimit::{self, RateLimit};
 use waplify_api::{AppState, build_app, spec_json};
 use waplify_shared::config::{self, CommonConfig, ConfigError};
 use waplify_shared::{db, queue};
@@ -72,6 +73,7 @@ async fn serve() -> Result<(), ConfigError> {
     let bind = config::string("API_BIND", "127.0.0.1:8080");
     let db = db::connect(&common.database_url).await?;
     db::ensure_schema(&db, common.auto_migrate).await?;
+    let rate_limit = config::parse("API_RATE_LIMIT_PER_MINUTE", ratelimit::DEFAULT_PER_MINUTE)?;
     let redis = queue::connect(&common.redis_url).await?;
     let state = AppState {
         db,
@@ -82,6 +84,7 @@ async fn serve() -> Result<(), ConfigError> {
             verify_token: config::optional("WHATSAPP_VERIFY_TOKEN"),
             app_secret: config::optional("WHATSAPP_APP_SECRET"),
         },
+        rate_limit: RateLimit::per_minute(rate_limit),
     };
     let listener = TcpListener::bind(bind.clone());
     tracing::info!("listening on http://{bind} (Swagger UI at /docs)");

@@ -6,6 +6,8 @@ use waplify_shared::webhooks::target::AllowedNetworks;
 
 use crate::inbound::InboundConfig;
 
+use crate::ratelimit::RateLimit;
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
@@ -16,4 +18,6 @@ pub struct AppState {
     pub webhook_networks: AllowedNetworks,
     /// `WHATSAPP_VERIFY_TOKEN` and `WHATSAPP_APP_SECRET`.
     pub inbound: InboundConfig,
+    /// `API_RATE_LIMIT_PER_MINUTE`, per API key.
+    pub rate_limit: RateLimit,
 }

@@ -77,7 +77,7 @@ pub struct ContactInput {
 
 /// A new campaign.
 #[derive(Object, Debug)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct CreateCampaignRequest {
     #[oai(validator(min_length = 1, max_length = 255))]
     pub name: Text,
@@ -108,6 +108,29 @@ pub struct CreateCampaignRequest {
     /// IANA time zone the schedule was chosen in, e.g. `Europe/Berlin`.
     #[oai(validator(max_length = 64))]
     pub scheduled_timezone: Option<Text>,
+}
+
+/// The spec's example: the demo account's `welcome` template has one body variable.
+impl poem_openapi::types::Example for CreateCampaignRequest {
+    fn example() -> Self {
+        let text = |s: &str| Text(s.to_owned());
+        CreateCampaignRequest {
+            name: text("Spring sale"),
+            description: None,
+            template_name: text("welcome"),
+            contacts: vec![ContactInput {
+                phone: text("+1 555 010 0001"),
+                name: Some(text("Ada")),
+            }],
+            body_data: Some(HashMap::from([("1".to_owned(), text("Ada"))])),
+            header_data: None,
+            media_url: None,
+            filename: None,
+            waba_phone_id: None,
+            scheduled_at: None,
+            scheduled_timezone: None,
+        }
+    }
 }
 
 #[derive(Object, Debug)]

@@ -89,6 +89,7 @@ static RETRY_SLOT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/retry_slot.lua")));
 static TRIM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/trim.lua")));
 static RATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate.lua")));
+static API_RATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/api_rate.lua")));
 
 impl Queues {
     pub fn new(conn: ConnectionManager, prefix: impl Into<String>) -> Queues {
@@ -226,6 +227,26 @@ impl Queues {
             .await
     }
 
+    /// Counts one request of API key `key_id` in its current fixed window of
+    /// `window_secs` seconds (windows shared by every API process, timed by the Redis
+    /// clock). Keys: `{prefix}:api-rate:{key_id}:{window end}`.
+    pub async fn count_api_request(
+        &self,
+        key_id: &str,
+        window_secs: u64,
+    ) -> Result<ApiRateWindow, QueueError> {
+        let (count, window_end, now): (u64, u64, u64) = API_RATE
+            .key(format!("{}:api-rate:{key_id}", self.prefix))
+            .arg(window_secs.max(1))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(ApiRateWindow {
+            count,
+            window_end,
+            now,
+        })
+    }
+
     /// Marks a campaign as being worked on for `ttl`. The reconciler leaves campaigns
     /// with a live mark alone. A hint only: losing it costs one extra lane, never a send.
     pub async fn mark_alive(&self, campaign_id: &str, ttl: Duration) -> Result<(), QueueError> {
@@ -360,6 +381,17 @@ impl Queues {
         }
         Ok(None)
     }
+}
+
+/// One API key's current rate-limit window, after counting a request in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiRateWindow {
+    /// Requests counted in this window, the current one included.
+    pub count: u64,
+    /// When the window ends and the count starts again (Unix seconds).
+    pub window_end: u64,
+    /// The Redis clock when the request was counted (Unix seconds).
+    pub now: u64,
 }
 
 #[derive(Debug, Serialize)]

@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use waplify_api::inbound::InboundConfig;
+use waplify_api::ratelimit::RateLimit;
 use waplify_api::{AppState, build_app};
 use waplify_shared::config::CommonConfig;
 use waplify_shared::queue::{self, Queues};
@@ -36,6 +37,14 @@ pub fn test_networks() -> AllowedNetworks {
     }
 }
 
+/// Callbacks signed with [`APP_SECRET`], handshakes with [`VERIFY_TOKEN`].
+fn test_inbound() -> InboundConfig {
+    InboundConfig {
+        verify_token: Some(VERIFY_TOKEN.to_owned()),
+        app_secret: Some(APP_SECRET.to_owned()),
+    }
+}
+
 /// The API over a fresh database, the shared Redis and a unique prefix.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&crate::redis_url()).await
@@ -43,32 +52,58 @@ pub async fn spawn_app() -> TestApp {
 
 /// The API against a given Redis (a private `redis-server` for tests that break it).
 pub async fn spawn_app_with(redis_url: &str) -> TestApp {
-    spawn(redis_url, test_networks()).await
+    spawn(redis_url, test_networks(), roomy_rate_limit()).await
 }
 
 /// The API with its production defaults for webhook targets (loopback refused too).
 pub async fn spawn_app_with_networks(networks: AllowedNetworks) -> TestApp {
-    spawn(&crate::redis_url(), networks).await
+    spawn(&crate::redis_url(), networks, roomy_rate_limit()).await
 }
 
-async fn spawn(redis_url: &str, networks: AllowedNetworks) -> TestApp {
+/// The rate limit of test apps: enforced (so every response carries its headers) but
+/// far above what any test sends.
+pub fn roomy_rate_limit() -> RateLimit {
+    RateLimit::per_minute(1_000_000)
+}
+
+/// The API with a given rate limit.
+pub async fn spawn_app_limited(redis_url: &str, rate_limit: RateLimit) -> TestApp {
+    spawn(redis_url, test_networks(), rate_limit).await
+}
+
+async fn spawn(redis_url: &str, networks: AllowedNetworks, rate_limit: RateLimit) -> TestApp {
     crate::init_tracing();
     let tdb = TestDb::new().await;
     let prefix = crate::unique_prefix();
-    let conn = queue::connect(redis_url)
-        .await
-        .unwrap_or_else(|e| panic!("Redis is required for these tests: {e}"));
-    let queues = Queues::new(conn, prefix.clone());
+    let queues = connect_queues(redis_url, &prefix).await;
     let state = AppState {
         db: tdb.db.clone(),
         queues: queues.clone(),
         credits_per_message: 1,
         webhook_networks: networks,
-        inbound: InboundConfig {
-            verify_token: Some(VERIFY_TOKEN.to_owned()),
-            app_secret: Some(APP_SECRET.to_owned()),
-        },
+        inbound: test_inbound(),
+        rate_limit,
     };
+    let (client, server) = serve(state).await;
+    TestApp {
+        client,
+        tdb,
+        prefix,
+        redis_url: redis_url.to_owned(),
+        queues,
+        server,
+    }
+}
+
+async fn connect_queues(redis_url: &str, prefix: &str) -> Queues {
+    let conn = queue::connect(redis_url)
+        .await
+        .unwrap_or_else(|e| panic!("Redis is required for these tests: {e}"));
+    Queues::new(conn, prefix)
+}
+
+/// Serves `state` on a free port until the handle is aborted.
+async fn serve(state: AppState) -> (Client, tokio::task::JoinHandle<()>) {
     let acceptor =
         poem::listener::Listener::into_acceptor(poem::listener::TcpListener::bind("127.0.0.1:0"))
             .await
@@ -82,13 +117,26 @@ async fn spawn(redis_url: &str, networks: AllowedNetworks) -> TestApp {
             .run(build_app(state))
             .await;
     });
-    TestApp {
-        client: Client::new(&format!("http://{addr}")),
-        tdb,
-        prefix,
-        redis_url: redis_url.to_owned(),
-        queues,
-        server,
+    (Client::new(&format!("http://{addr}")), server)
+}
+
+/// A second API instance over the same database, Redis and prefix as a [`TestApp`],
+/// with connections and a rate limiter of its own, as another API process would have.
+pub struct Instance {
+    pub client: Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl std::ops::Deref for Instance {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
     }
 }
 
@@ -129,6 +177,23 @@ impl TestApp {
         cfg.lease = Duration::from_secs(15);
         cfg.name = format!("test-{}", ulid::Ulid::generate());
         cfg
+    }
+
+    /// Another API instance beside this one (same database, Redis and prefix).
+    pub async fn another_instance(&self, rate_limit: RateLimit) -> Instance {
+        let db = waplify_shared::db::connect(&self.tdb.url)
+            .await
+            .expect("second connection to the test database");
+        let state = AppState {
+            db,
+            queues: connect_queues(&self.redis_url, &self.prefix).await,
+            credits_per_message: 1,
+            webhook_networks: test_networks(),
+            inbound: test_inbound(),
+            rate_limit,
+        };
+        let (client, server) = serve(state).await;
+        Instance { client, server }
     }
 
     /// A worker in this process, sharing the test's connections.

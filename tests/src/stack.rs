@@ -38,6 +38,8 @@ impl Stack {
         let bind = format!("127.0.0.1:{port}");
         let mut env = common_env(&tdb.url, &redis_url, &prefix);
         env.push(("API_BIND", bind.clone()));
+        // Tests poll stats often; the limit itself is tested in-process.
+        env.push(("API_RATE_LIMIT_PER_MINUTE", "1000000".into()));
         let api = Proc::spawn(&bin("waplify-api"), &["serve"], &env);
         let client = Client::new(&format!("http://{bind}"));
         let started = std::time::Instant::now();

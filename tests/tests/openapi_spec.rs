@@ -103,3 +103,64 @@ fn every_operation_is_named_tagged_summarised_and_documents_its_errors() {
         );
     }
 }
+
+#[test]
+fn every_keyed_operation_documents_the_rate_limit() {
+    let spec: Value = serde_json::from_str(&waplify_api::spec_json()).unwrap();
+    let mut keyed = 0;
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            if op["security"].is_null() {
+                assert!(!responses.contains_key("429"), "{method} {path}");
+                continue;
+            }
+            keyed += 1;
+            let limited = &responses["429"];
+            assert_eq!(
+                limited["content"]["application/json; charset=utf-8"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{method} {path}"
+            );
+            for header in [
+                "Retry-After",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+            ] {
+                assert_eq!(
+                    limited["headers"][header]["required"], true,
+                    "{method} {path}: 429 {header}"
+                );
+            }
+            for (status, response) in responses {
+                let has = response["headers"]["X-RateLimit-Remaining"].is_object();
+                assert_eq!(has, status != "401", "{method} {path}: {status}");
+            }
+            let statuses: Vec<&String> = responses.keys().collect();
+            assert!(statuses.is_sorted(), "{method} {path}: {statuses:?}");
+        }
+    }
+    assert!(keyed >= 6);
+}
+
+#[test]
+fn described_references_are_plain_references() {
+    // `allOf: [{$ref}, {description}]` makes generators drop enum fields.
+    fn walk(v: &Value, at: &str) {
+        match v {
+            Value::Object(map) => {
+                if let Some(parts) = map.get("allOf").and_then(Value::as_array) {
+                    assert_eq!(parts.len(), 1, "{at}: {v}");
+                }
+                for (k, v) in map {
+                    walk(v, &format!("{at}/{k}"));
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, at)),
+            _ => {}
+        }
+    }
+    let spec: Value = serde_json::from_str(&waplify_api::spec_json()).unwrap();
+    walk(&spec, "");
+}

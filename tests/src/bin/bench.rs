@@ -70,6 +70,8 @@ async fn run(args: &Args, latency_ms: u64) {
     ];
     let mut api_env = env.clone();
     api_env.push(("API_BIND", api_bind.clone()));
+    // The bench measures sending, not the per-key request limit.
+    api_env.push(("API_RATE_LIMIT_PER_MINUTE", "0".into()));
     let _api = Proc::spawn(&bin("waplify-api"), &["serve"], &api_env);
     let client = Client::new(&format!("http://{api_bind}"));
     let fake = Client::new(&format!("http://{fake_bind}"));
