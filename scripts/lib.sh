@@ -74,3 +74,74 @@ ensure_postgres() {
   as_root su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname = 'test'\" | grep -q 1 || createdb -O \"$me\" test"
   export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://$me:$me@127.0.0.1:5432/test}"
 }
+
+# ensure_python_tools: a virtualenv in target/tools with the pinned Python tools of
+# scripts/sdk-check and scripts/fuzz (scripts/python-tools.txt). Sets PY_TOOLS to its bin/.
+ensure_python_tools() {
+  local venv="$ROOT/target/tools/venv" req="$ROOT/scripts/python-tools.txt"
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || die "Python 3.11 or newer is needed (found $(python3 --version 2>&1))"
+  if [ ! -x "$venv/bin/pip" ]; then
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+      apt_install python3-venv
+      rm -rf "$venv"
+      python3 -m venv "$venv" || die "python3 -m venv failed"
+    fi
+  fi
+  if ! cmp -s "$req" "$venv/installed.txt"; then
+    log "installing the pinned Python tools into target/tools/venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/installed.txt"
+  fi
+  PY_TOOLS="$venv/bin"
+}
+
+# ensure_node: Node.js 20 or newer with npm.
+ensure_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then apt_install nodejs npm; fi
+  local major; major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$major" -ge 20 ] || die "Node.js 20 or newer is needed (found $(node --version))"
+}
+
+# free_port: prints a local TCP port nothing listens on.
+free_port() {
+  local p
+  for _ in $(seq 50); do
+    p=$(shuf -i 20000-60000 -n 1)
+    port_open 127.0.0.1 "$p" || { echo "$p"; return; }
+  done
+  die "no free port found"
+}
+
+API_PID=""
+# start_api DIR RATE_LIMIT: the waplify-api binary from target/debug on a free port over
+# a fresh SQLite database in DIR, the Redis at REDIS_URL under a prefix of its own, with
+# the demo account of scripts/dev. Sets API_URL, API_KEY and API_PREFIX; stop_api ends it.
+start_api() {
+  local dir=$1 limit=$2 bin="$ROOT/target/debug"
+  rm -rf "$dir"; mkdir -p "$dir"
+  API_PREFIX="ci$(date +%s)$$"
+  local port; port=$(free_port)
+  export DATABASE_URL="sqlite://$dir/api.db?mode=rwc" WAPLIFY_QUEUE_PREFIX="$API_PREFIX"
+  export API_BIND="127.0.0.1:$port" API_RATE_LIMIT_PER_MINUTE="$limit"
+  export RUST_LOG="${RUST_LOG:-warn}"
+  "$bin/waplify-api" migrate >/dev/null || die "waplify-api migrate failed"
+  local demo; demo=$("$bin/waplify-admin" demo --state-file "$dir/demo.json")
+  API_KEY=$(printf '%s' "$demo" | sed -n 's/.*"api_key": *"\([^"]*\)".*/\1/p')
+  [ -n "$API_KEY" ] || die "could not read the demo API key from: $demo"
+  "$bin/waplify-api" serve >"$dir/api.log" 2>&1 & API_PID=$!
+  API_URL="http://$API_BIND"
+  wait_for 30 "the API on $API_BIND" port_open 127.0.0.1 "$port"
+}
+
+# stop_api: stops the API of start_api and deletes its Redis keys.
+stop_api() {
+  if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; fi
+  API_PID=""
+  if [ -n "${API_PREFIX:-}" ] && command -v redis-cli >/dev/null; then
+    redis-cli -u "$REDIS_URL" --scan --pattern "$API_PREFIX:*" \
+      | xargs -r -n 500 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
+  fi
+}

@@ -1,0 +1,99 @@
+"""The generated Python client against a live API (run by scripts/sdk-check).
+
+Needs WAPLIFY_BASE_URL and WAPLIFY_API_KEY (the demo account: template `welcome` with
+one body variable) and the package `waplify_send_client` generated from
+openapi/openapi.json on the import path.
+"""
+
+import os
+from http import HTTPStatus
+
+from waplify_send_client import AuthenticatedClient
+from waplify_send_client.api.campaigns import (
+    create_campaign,
+    get_campaign_stats,
+    send_campaign,
+)
+from waplify_send_client.models import (
+    CampaignState,
+    CampaignStatsResponse,
+    ContactInput,
+    CreateCampaignRequest,
+    CreateCampaignRequestBodyData,
+    CreateCampaignResponse,
+    ErrorBody,
+    SendAcceptedResponse,
+)
+
+checks = 0
+
+
+def check(condition: bool, what: object) -> None:
+    global checks
+    if not condition:
+        raise AssertionError(what)
+    checks += 1
+
+
+client = AuthenticatedClient(
+    base_url=os.environ["WAPLIFY_BASE_URL"],
+    token=os.environ["WAPLIFY_API_KEY"],
+    raise_on_unexpected_status=True,  # an undocumented status is an error
+)
+
+with client as client:
+    # Create a campaign: phones are normalised, invalid ones listed.
+    created = create_campaign.sync(
+        client=client,
+        body=CreateCampaignRequest(
+            name="SDK check",
+            template_name="welcome",
+            body_data=CreateCampaignRequestBodyData.from_dict({"1": "Ada"}),
+            contacts=[
+                ContactInput(phone="+1 555 010 0001", name="Ada"),
+                ContactInput(phone="+1 555-010-0002"),
+                ContactInput(phone="oops"),
+            ],
+        ),
+    )
+    check(isinstance(created, CreateCampaignResponse), created)
+    check(created.status_value == CampaignState.DRAFT, created)
+    check(created.total_contacts == 2 and created.invalid_phones == ["oops"], created)
+
+    # Send it: 202 with the dispatch job's task id.
+    sent = send_campaign.sync_detailed(created.campaign_id, client=client)
+    check(sent.status_code == HTTPStatus.ACCEPTED, sent)
+    check(isinstance(sent.parsed, SendAcceptedResponse) and sent.parsed.task_id, sent)
+    check(int(sent.headers["X-RateLimit-Remaining"]) >= 0, sent.headers)
+
+    # Read its stats.
+    stats = get_campaign_stats.sync(created.campaign_id, client=client)
+    check(isinstance(stats, CampaignStatsResponse), stats)
+    check(stats.campaign_id == created.campaign_id and stats.total_contacts == 2, stats)
+    check(stats.campaign_status != CampaignState.DRAFT, stats)
+
+    # Errors are typed: 404 for an unknown campaign...
+    missing = get_campaign_stats.sync_detailed("0123456789abcdef01234567", client=client)
+    check(missing.status_code == HTTPStatus.NOT_FOUND, missing)
+    check(isinstance(missing.parsed, ErrorBody), missing)
+    check(missing.parsed.error == "not_found", missing.parsed)
+    check(missing.parsed.message == "Campaign not found", missing.parsed)
+
+    # ...and 400 for a malformed id or a refused body.
+    bad_id = get_campaign_stats.sync_detailed("not-an-id", client=client)
+    check(bad_id.status_code == HTTPStatus.BAD_REQUEST, bad_id)
+    check(isinstance(bad_id.parsed, ErrorBody), bad_id)
+    check(bad_id.parsed.message == "Invalid campaign_id", bad_id.parsed)
+    refused = create_campaign.sync_detailed(
+        client=client,
+        body=CreateCampaignRequest(
+            name="Missing variables",
+            template_name="welcome",
+            contacts=[ContactInput(phone="+15550100003")],
+        ),
+    )
+    check(refused.status_code == HTTPStatus.BAD_REQUEST, refused)
+    check(isinstance(refused.parsed, ErrorBody), refused)
+    check(refused.parsed.error == "bad_request", refused.parsed)
+
+print(f"python client: all {checks} checks passed")

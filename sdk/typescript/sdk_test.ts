@@ -1,0 +1,76 @@
+// The generated TypeScript types with openapi-fetch against a live API (run by
+// scripts/sdk-check). Needs WAPLIFY_BASE_URL and WAPLIFY_API_KEY (the demo account:
+// template `welcome` with one body variable) and `schema.d.ts` generated from
+// openapi/openapi.json beside this file.
+
+import createClient from "openapi-fetch";
+import type { components, paths } from "./schema.js";
+
+// Node's globals, without a dependency on @types/node.
+declare const process: { env: Record<string, string | undefined> };
+
+type ErrorBody = components["schemas"]["ErrorBody"];
+
+let checks = 0;
+function check(condition: unknown, what: unknown): asserts condition {
+  if (!condition) throw new Error(`check failed: ${JSON.stringify(what)}`);
+  checks += 1;
+}
+
+const client = createClient<paths>({
+  baseUrl: process.env.WAPLIFY_BASE_URL,
+  headers: { Authorization: `Bearer ${process.env.WAPLIFY_API_KEY}` },
+});
+
+// Create a campaign: phones are normalised, invalid ones listed.
+const created = await client.POST("/api/v1/campaigns", {
+  body: {
+    name: "SDK check",
+    template_name: "welcome",
+    body_data: { "1": "Ada" },
+    contacts: [{ phone: "+1 555 010 0001", name: "Ada" }, { phone: "+1 555-010-0002" }, { phone: "oops" }],
+  },
+});
+check(created.data, created.error);
+const campaignId: string = created.data.campaign_id;
+check(created.data.status_value === "draft", created.data);
+check(created.data.total_contacts === 2 && created.data.invalid_phones[0] === "oops", created.data);
+
+// Send it: 202 with the dispatch job's task id.
+const sent = await client.POST("/api/v1/campaigns/{campaign_id}/send", {
+  params: { path: { campaign_id: campaignId } },
+});
+check(sent.response.status === 202 && sent.data, sent.error);
+check(sent.data.status === "accepted" && sent.data.task_id.length > 0, sent.data);
+check(Number(sent.response.headers.get("X-RateLimit-Remaining")) >= 0, "rate-limit headers");
+
+// Read its stats.
+const stats = await client.GET("/api/v1/campaigns/{campaign_id}/stats", {
+  params: { path: { campaign_id: campaignId } },
+});
+check(stats.data, stats.error);
+check(stats.data.campaign_id === campaignId && stats.data.total_contacts === 2, stats.data);
+check(stats.data.campaign_status !== "draft", stats.data);
+
+// Errors are typed: 404 for an unknown campaign...
+const missing = await client.GET("/api/v1/campaigns/{campaign_id}/stats", {
+  params: { path: { campaign_id: "0123456789abcdef01234567" } },
+});
+check(missing.response.status === 404 && missing.error, missing.data);
+const notFound: ErrorBody = missing.error;
+check(notFound.error === "not_found" && notFound.message === "Campaign not found", notFound);
+
+// ...and 400 for a malformed id or a refused body.
+const badId = await client.GET("/api/v1/campaigns/{campaign_id}/stats", {
+  params: { path: { campaign_id: "not-an-id" } },
+});
+check(badId.response.status === 400 && badId.error, badId.data);
+check(badId.error.message === "Invalid campaign_id", badId.error);
+const refused = await client.POST("/api/v1/campaigns", {
+  body: { name: "Missing variables", template_name: "welcome", contacts: [{ phone: "+15550100003" }] },
+});
+check(refused.response.status === 400 && refused.error, refused.data);
+const badRequest: ErrorBody = refused.error;
+check(badRequest.error === "bad_request", badRequest);
+
+console.log(`typescript client: all ${checks} checks passed`);
