@@ -320,17 +320,25 @@ fn error_response(e: poem::Error, method: &Method, path: &str, routes: &KnownRou
 /// The message for a body that did not parse. A malformed id field gets the same
 /// message as a malformed id anywhere else (`Invalid waba_phone_id`).
 fn payload_error_message(reason: &str) -> String {
-    let bad_id = reason
+    let failed_field = reason
         .split("field `")
         .nth(1)
         .and_then(|rest| rest.split_once("` verification failed"))
-        .map(|(field, _)| field)
-        .filter(|field| {
-            field.ends_with("_id") && field.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-        });
-    match bad_id {
-        Some(field) => format!("Invalid {field}"),
-        None => format!("Invalid request body: {reason}"),
+        .map(|(field, _)| field);
+    match failed_field {
+        Some(field)
+            if field.ends_with("_id")
+                && field.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+        {
+            format!("Invalid {field}")
+        }
+        // The URL pattern is long; say what it means instead of quoting it.
+        Some("url") if reason.contains("pattern(") => {
+            "Invalid url: use http(s)://host[:port][/path] \
+             with a domain name or an IPv4 address"
+                .to_owned()
+        }
+        _ => format!("Invalid request body: {reason}"),
     }
 }
 

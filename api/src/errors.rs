@@ -205,8 +205,9 @@ documented_errors!(
 documented_errors!(
     /// Errors of registering a webhook endpoint.
     WebhookCreateErrors {
-        400 BadRequest "Invalid body, or a URL that is not http(s) or points at a refused address.",
+        400 BadRequest "Invalid body: field validation, or a URL that is not http(s) with a domain name or IPv4 address.",
         401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        403 Forbidden "The URL's host is or resolves to a loopback, private, link-local or non-routable address: `Webhook url is refused: …`.",
         413 PayloadTooLarge "Request body over the size limit.",
         500 Internal "Unexpected server error.",
     }

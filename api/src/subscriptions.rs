@@ -64,13 +64,20 @@ pub async fn create(
     })
 }
 
-/// Parses the URL and refuses internal targets: by address when the host is one, and
+/// Parses the URL (the spec's pattern admits only URLs that parse) and refuses
+/// internal targets: by address when the host is one, and
 /// by every address the name resolves to now. Delivery checks again on each attempt,
 /// since DNS answers change.
 async fn target_url(networks: AllowedNetworks, raw: &str) -> Result<Url, ApiError> {
     let url =
         Url::parse(raw).map_err(|e| ApiError::bad_request(format!("Invalid webhook url: {e}")))?;
-    let refuse = |why: String| ApiError::bad_request(format!("Webhook url is refused: {why}"));
+    // A well-formed URL whose target the policy forbids: 403, not a malformed request.
+    let refuse = |why: String| {
+        ApiError::new(
+            poem::http::StatusCode::FORBIDDEN,
+            format!("Webhook url is refused: {why}"),
+        )
+    };
     networks.check_url(&url).map_err(refuse)?;
     if let Some(url::Host::Domain(name)) = url.host() {
         let port = url.port_or_known_default().unwrap_or(443);

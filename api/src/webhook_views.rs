@@ -49,9 +49,13 @@ impl From<EventKind> for WebhookEvent {
 pub struct CreateWebhookRequest {
     #[oai(validator(min_length = 1, max_length = 255))]
     pub name: Text,
-    /// Public http(s) URL (ASCII, percent-encoded). Private, loopback and link-local
-    /// addresses are refused.
-    #[oai(validator(max_length = 2048, pattern = r"^https?://[!-~]+$"))]
+    /// Public http(s) URL: a domain name or dotted IPv4 address, optional user info and
+    /// port, ASCII path (percent-encoded). A host that is or resolves to a loopback,
+    /// private or link-local address is refused with 403.
+    #[oai(validator(
+        max_length = 2048,
+        pattern = r#"^https?://(?:[A-Za-z0-9._~!$&'()*+,;=%-]+(?::[A-Za-z0-9._~!$&'()*+,;=%-]*)?@)?(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}|(?:[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*\.)*[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*\.?)(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:[/?#][!-~]*)?$"#
+    ))]
     pub url: Text,
     /// Signs every request (`X-Webhook-Signature`, `webhook-signature`). Without one,
     /// requests are unsigned.
