@@ -3,6 +3,7 @@
 //! headers and, on failure, the JSON error body.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::StreamExt as _;
 use poem::http::{HeaderValue, Method, StatusCode, header};
@@ -11,8 +12,10 @@ use poem_openapi::error::{
     AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
 };
 use poem_openapi::{ExtraHeader, OpenApiService};
+use tracing::Instrument as _;
 
 use crate::errors::ApiError;
+use crate::metrics::HttpMetrics;
 use crate::routes::campaigns::CampaignsApi;
 use crate::routes::health::HealthApi;
 use crate::routes::webhooks::WebhooksApi;
@@ -199,18 +202,36 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
             .body(spec.clone())
     });
     let docs_endpoint = poem::endpoint::make_sync(move |_| poem::web::Html(docs.clone()));
+    let metrics = Arc::new(HttpMetrics::new());
+    let scraped = metrics.clone();
+    let metrics_endpoint = poem::endpoint::make_sync(move |req| {
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        let (content_type, body) = scraped.render(accept);
+        Response::builder().content_type(content_type).body(body)
+    });
     let app = Route::new()
         .at("/openapi.json", poem::get(spec_endpoint))
         .at("/docs", poem::get(docs_endpoint))
+        .at("/metrics", poem::get(metrics_endpoint))
         .nest("/", service)
         .data(state);
     app.into_endpoint().around(move |ep, req| {
         let routes = routes.clone();
-        async move { Ok(handle(ep, req, &routes).await) }
+        let metrics = metrics.clone();
+        async move { Ok(handle(ep, req, &routes, &metrics).await) }
     })
 }
 
-async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, routes: &KnownRoutes) -> Response {
+async fn handle<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    routes: &KnownRoutes,
+    metrics: &HttpMetrics,
+) -> Response {
+    let started = Instant::now();
     let rid = request_id::choose(
         req.headers()
             .get(request_id::HEADER)
@@ -218,6 +239,8 @@ async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, routes: &KnownRoutes)
     );
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = routes.template(&path);
+    let span = tracing::info_span!("request", request_id = %rid, %method, route);
     let (mut resp, rate) = request_id::scope(
         rid.clone(),
         ratelimit::scope(async {
@@ -237,7 +260,9 @@ async fn handle<E: Endpoint>(ep: Arc<E>, mut req: Request, routes: &KnownRoutes)
             }
         }),
     )
+    .instrument(span)
     .await;
+    metrics.record(route, &method, resp.status(), started.elapsed());
     let headers = resp.headers_mut();
     if let Some(rate) = rate {
         rate.apply(headers);
@@ -382,8 +407,46 @@ fn method_not_allowed(method: &Method, path: &str, routes: &KnownRoutes) -> Resp
     resp
 }
 
-/// Path templates and their methods, read from the spec, for `Allow` headers.
-struct KnownRoutes(Vec<(Vec<String>, Vec<String>)>);
+/// Path templates and their methods, read from the spec, for `Allow` headers and
+/// metric labels.
+struct KnownRoutes(Vec<Known>);
+
+struct Known {
+    template: String,
+    segments: Vec<String>,
+    methods: Vec<String>,
+}
+
+impl Known {
+    fn new(template: &str, methods: Vec<String>) -> Known {
+        Known {
+            template: template.to_owned(),
+            segments: template
+                .trim_matches('/')
+                .split('/')
+                .map(str::to_owned)
+                .collect(),
+            methods,
+        }
+    }
+
+    fn matches(&self, parts: &[&str]) -> bool {
+        self.segments.len() == parts.len()
+            && self
+                .segments
+                .iter()
+                .zip(parts)
+                .all(|(t, p)| is_param(t) || t == p)
+    }
+
+    fn params(&self) -> usize {
+        self.segments.iter().filter(|t| is_param(t)).count()
+    }
+}
+
+fn is_param(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
+}
 
 impl KnownRoutes {
     fn from_spec(spec: &str) -> KnownRoutes {
@@ -391,21 +454,28 @@ impl KnownRoutes {
         let mut out = Vec::new();
         if let Some(paths) = value.get("paths").and_then(|p| p.as_object()) {
             for (template, ops) in paths {
-                let segments = template
-                    .trim_matches('/')
-                    .split('/')
-                    .map(str::to_owned)
-                    .collect();
                 let methods = ops
                     .as_object()
                     .map(|o| o.keys().map(|m| m.to_uppercase()).collect())
                     .unwrap_or_default();
-                out.push((segments, methods));
+                out.push(Known::new(template, methods));
             }
         }
-        out.push((vec!["openapi.json".into()], vec!["GET".into()]));
-        out.push((vec!["docs".into()], vec!["GET".into()]));
+        for extra in ["/openapi.json", "/docs", "/metrics"] {
+            out.push(Known::new(extra, vec!["GET".into()]));
+        }
         KnownRoutes(out)
+    }
+
+    /// The template `path` matches, the most literal one if several do, else
+    /// `unmatched`: a bounded set of metric labels.
+    fn template(&self, path: &str) -> &str {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.0
+            .iter()
+            .filter(|k| k.matches(&parts))
+            .min_by_key(|k| k.params())
+            .map_or(crate::metrics::UNMATCHED, |k| k.template.as_str())
     }
 
     fn allowed(&self, path: &str) -> Vec<String> {
@@ -413,14 +483,8 @@ impl KnownRoutes {
         let mut methods: Vec<String> = self
             .0
             .iter()
-            .filter(|(tpl, _)| {
-                tpl.len() == parts.len()
-                    && tpl
-                        .iter()
-                        .zip(&parts)
-                        .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
-            })
-            .flat_map(|(_, m)| m.iter().cloned())
+            .filter(|k| k.matches(&parts))
+            .flat_map(|k| k.methods.iter().cloned())
             .collect();
         methods.sort();
         methods.dedup();
@@ -430,7 +494,19 @@ impl KnownRoutes {
 
 #[cfg(test)]
 mod tests {
-    use super::payload_error_message;
+    use super::{KnownRoutes, payload_error_message, spec_json};
+
+    #[test]
+    fn paths_map_to_their_route_templates() {
+        let routes = KnownRoutes::from_spec(&spec_json());
+        assert_eq!(
+            routes.template("/api/v1/campaigns/cmp_01HZY0000000000000000000"),
+            "/api/v1/campaigns/{campaign_id}"
+        );
+        assert_eq!(routes.template("/health"), "/health");
+        assert_eq!(routes.template("/metrics"), "/metrics");
+        assert_eq!(routes.template("/nope/at/all"), "unmatched");
+    }
 
     #[test]
     fn id_fields_get_the_id_message() {

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod inbound;
 pub mod listing;
 pub mod lookup;
+pub mod metrics;
 pub mod precheck;
 pub mod ratelimit;
 pub mod raw_json;

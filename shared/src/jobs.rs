@@ -43,6 +43,16 @@ impl QueueKind {
 /// A job payload bound to its queue.
 pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     const QUEUE: QueueKind;
+
+    /// The campaign the job works on, for logs.
+    fn campaign_id(&self) -> Option<&str> {
+        None
+    }
+
+    /// The message the job works on, for logs.
+    fn message_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Starts a queued campaign: `queued -> running`, then opens its send lanes.
@@ -54,6 +64,10 @@ pub struct DispatchCampaign {
 
 impl Job for DispatchCampaign {
     const QUEUE: QueueKind = QueueKind::Dispatch;
+
+    fn campaign_id(&self) -> Option<&str> {
+        Some(self.campaign_id.as_str())
+    }
 }
 
 /// One step of a send lane: claim the next batch of due recipients of a campaign
@@ -71,6 +85,10 @@ pub struct SendBatch {
 
 impl Job for SendBatch {
     const QUEUE: QueueKind = QueueKind::Send;
+
+    fn campaign_id(&self) -> Option<&str> {
+        Some(self.campaign_id.as_str())
+    }
 }
 
 /// The delayed retry of one recipient after a transient provider error.
@@ -82,6 +100,14 @@ pub struct RetryMessage {
 
 impl Job for RetryMessage {
     const QUEUE: QueueKind = QueueKind::Retry;
+
+    fn campaign_id(&self) -> Option<&str> {
+        Some(self.campaign_id.as_str())
+    }
+
+    fn message_id(&self) -> Option<&str> {
+        Some(self.message_id.as_str())
+    }
 }
 
 /// One attempt at delivering a webhook. `job_id` is the token the delivery row holds

@@ -7,6 +7,7 @@ pub mod db;
 pub mod ids;
 pub mod jobs;
 pub mod ledger;
+pub mod metrics;
 pub mod phone;
 pub mod queue;
 pub mod signing;

@@ -176,6 +176,8 @@ impl TestApp {
         cfg.provider_timeout = Duration::from_secs(5);
         cfg.lease = Duration::from_secs(15);
         cfg.name = format!("test-{}", ulid::Ulid::generate());
+        // Parallel tests would fight over one port; a test that wants it sets a free one.
+        cfg.metrics_bind = None;
         cfg
     }
 

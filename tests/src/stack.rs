@@ -98,6 +98,7 @@ pub fn worker_env(
         ("SEND_LEASE_SECS", "12".into()),
         ("RECONCILE_INTERVAL_MS", "500".into()),
         ("STALL_SECS", "3".into()),
+        ("WORKER_METRICS_BIND", "off".into()),
     ]);
     env
 }

@@ -41,6 +41,9 @@ pub struct WorkerConfig {
     pub webhook_concurrency: usize,
     /// `WORKER_NAME`: prefix of this process's apalis worker names (default host-pid).
     pub name: String,
+    /// `WORKER_METRICS_BIND`: where `/metrics` and `/health` are served; `None`
+    /// (empty or `off`) serves nothing.
+    pub metrics_bind: Option<String>,
 }
 
 impl WorkerConfig {
@@ -68,6 +71,7 @@ impl WorkerConfig {
             },
             webhook_concurrency: 32,
             name: default_name(),
+            metrics_bind: Some("127.0.0.1:9091".into()),
         }
     }
 
@@ -104,6 +108,10 @@ impl WorkerConfig {
             },
             webhook_concurrency: positive("WEBHOOK_CONCURRENCY", d.webhook_concurrency)?,
             name: config::string("WORKER_NAME", &d.name),
+            metrics_bind: crate::metrics::bind_setting(&config::string(
+                "WORKER_METRICS_BIND",
+                d.metrics_bind.as_deref().unwrap_or(""),
+            )),
             ..d
         };
         if cfg.lease <= cfg.provider_timeout * 2 {

@@ -13,6 +13,7 @@ use waplify_shared::queue::Queues;
 use waplify_shared::status::{CampaignStatus, HeaderFormat};
 
 use crate::config::WorkerConfig;
+use crate::metrics::WorkerMetrics;
 use crate::poll::Wake;
 use crate::provider::{Provider, Sender, Template};
 use crate::retry::RetryPolicy;
@@ -34,6 +35,7 @@ pub struct Ctx {
     pub webhooks: reqwest::Client,
     /// apalis workers restarted after ending on an error (see `supervise`).
     pub restarts: std::sync::atomic::AtomicU64,
+    pub metrics: Arc<WorkerMetrics>,
     specs: Mutex<HashMap<String, (Instant, Arc<Spec>)>>,
 }
 
@@ -56,9 +58,15 @@ const SPEC_TTL: Duration = Duration::from_secs(5);
 
 impl Ctx {
     pub fn new(db: Db, queues: Queues, cfg: WorkerConfig) -> Ctx {
+        let metrics = Arc::new(WorkerMetrics::new());
         Ctx {
             webhooks: crate::guarded_dns::webhook_client(cfg.common.webhook_networks),
-            provider: Provider::new(&cfg.whatsapp_base_url, cfg.provider_timeout),
+            provider: Provider::new(
+                &cfg.whatsapp_base_url,
+                cfg.provider_timeout,
+                metrics.clone(),
+            ),
+            metrics,
             policy: RetryPolicy {
                 max_attempts: cfg.max_attempts,
                 base: cfg.retry_base,

@@ -12,6 +12,7 @@ pub mod finalize;
 pub mod guarded_dns;
 pub mod lane;
 pub mod maintain;
+pub mod metrics;
 pub mod outbound;
 pub mod poll;
 pub mod provider;
@@ -110,6 +111,9 @@ impl Worker {
             stopped.clone(),
         ));
         tasks.spawn(relay::run(ctx.clone(), stopped.clone()));
+        if let Some(bind) = cfg.metrics_bind.clone() {
+            tasks.spawn(metrics::serve(ctx.clone(), bind, stopped.clone()));
+        }
         tasks.spawn(reconcile::run(ctx.clone(), stopped));
         Worker { stop, tasks, ctx }
     }

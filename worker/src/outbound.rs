@@ -165,6 +165,14 @@ async fn attempt(ctx: &Ctx, job: &DeliverWebhook) -> Result<(), WorkError> {
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    let outcome = if answer.delivered() {
+        "delivered"
+    } else if retry {
+        "retry"
+    } else {
+        "failed"
+    };
+    ctx.metrics.webhook_attempt(outcome, answer.took);
     if retry {
         ctx.wake_relay.notify_one();
     }

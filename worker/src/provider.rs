@@ -1,6 +1,7 @@
 //! The WhatsApp Cloud API client: one template message per call, with our message id
 //! in `biz_opaque_callback_data` so status callbacks lead back to the row.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
@@ -8,6 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use waplify_shared::status::HeaderFormat;
+
+use crate::metrics::WorkerMetrics;
 
 /// What the Cloud API said to one send.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,10 +106,11 @@ pub struct Sender {
 pub struct Provider {
     http: reqwest::Client,
     base_url: String,
+    metrics: Arc<WorkerMetrics>,
 }
 
 impl Provider {
-    pub fn new(base_url: &str, timeout: Duration) -> Provider {
+    pub fn new(base_url: &str, timeout: Duration, metrics: Arc<WorkerMetrics>) -> Provider {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -119,6 +123,7 @@ impl Provider {
         Provider {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            metrics,
         }
     }
 
@@ -159,10 +164,16 @@ impl Provider {
                 }
             }
         };
-        Call {
-            answer,
-            latency: started.elapsed(),
+        let latency = started.elapsed();
+        match &answer {
+            Answer::Accepted { .. } => self.metrics.provider_call(true, true, None, latency),
+            Answer::Rejected {
+                http_status, code, ..
+            } => self
+                .metrics
+                .provider_call(false, http_status.is_some(), *code, latency),
         }
+        Call { answer, latency }
     }
 }
 

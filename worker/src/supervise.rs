@@ -7,17 +7,23 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::panic::AssertUnwindSafe;
+
 use apalis::prelude::{
-    BackendExt, BoxDynError, Data, ParallelizeExt, WorkerBuilder, WorkerBuilderExt, WorkerError,
+    BackendExt, BoxDynError, Data, ParallelizeExt, TaskId, WorkerBuilder, WorkerBuilderExt,
+    WorkerError,
 };
+use futures::FutureExt as _;
 use redis::AsyncCommands;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 use waplify_shared::jobs::Job;
 use waplify_shared::queue::Liveness;
 
 use crate::context::Ctx;
 use crate::maintain;
+use crate::metrics::JobOutcome;
 use crate::poll::{TickOrWake, Wake};
 
 /// How a supervised worker runs.
@@ -56,6 +62,7 @@ pub async fn supervise<J, F, Fut>(
         }
         ctx.restarts
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.metrics.restarted();
         if started.elapsed() > Duration::from_secs(60) {
             failures = 0;
         }
@@ -95,13 +102,40 @@ where
         .queues
         .storage::<J>(liveness)
         .poll_with_strategy(TickOrWake::new(ctx.cfg.poll_every, spec.wake.clone()));
+    let metrics = ctx.metrics.queue(J::QUEUE);
+    let measured = move |job: J, data: Data<Arc<Ctx>>, task_id: TaskId| {
+        let span = tracing::info_span!(
+            "job",
+            queue = J::QUEUE.suffix(),
+            task_id = %task_id,
+            campaign_id = job.campaign_id(),
+            message_id = job.message_id(),
+        );
+        let run = handler(job, data);
+        let metrics = metrics.clone();
+        async move {
+            let started = Instant::now();
+            let result = AssertUnwindSafe(run).catch_unwind().await;
+            let outcome = match &result {
+                Ok(Ok(())) => JobOutcome::Ok,
+                Ok(Err(_)) => JobOutcome::Error,
+                Err(_) => JobOutcome::Panic,
+            };
+            metrics.finished(outcome, started.elapsed());
+            match result {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        .instrument(span)
+    };
     let worker = WorkerBuilder::new(name)
         .backend(backend)
         .data(ctx.clone())
         .catch_panic()
         .concurrency(spec.concurrency)
         .parallelize(spawn_boxed)
-        .build(handler);
+        .build(measured);
     Box::pin(worker.run_until(async move {
         let _ = stop.wait_for(|stopped| *stopped).await;
         Ok::<(), std::io::Error>(())
