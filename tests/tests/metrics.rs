@@ -163,6 +163,15 @@ async fn the_worker_serves_job_provider_and_queue_metrics() {
         );
     }
     assert_eq!(must(&text, "waplify_queue_stats_up"), 1.0);
+    for outcome in ["delivered", "retry", "failed"] {
+        assert_eq!(
+            must(
+                &text,
+                &format!(r#"waplify_webhook_attempts_total{{outcome="{outcome}"}}"#)
+            ),
+            0.0
+        );
+    }
 
     let id = app.create_campaign(&s.api_key, 10).await;
     let (status, body) = app.send(&s.api_key, &id).await;
