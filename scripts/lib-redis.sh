@@ -60,47 +60,41 @@ glob_escape() {
   printf '%s' "$out"
 }
 
-# scan_keys PATTERN: every key matching PATTERN, one a line (SCAN, 1000 keys a step,
-# so it never blocks the server the way KEYS would).
-scan_keys() {
-  local cursor=0 reply
+# The queues the services use (shared/src/jobs.rs, QueueKind::ALL).
+KNOWN_QUEUES="dispatch send retry webhook callback"
+
+# queues: the queue names under the prefix, one a line: the services' own, any queue
+# under the prefix that ever had an apalis worker (core:apalis:queues:list), and
+# WAPLIFY_QUEUES. No keyspace scan, so it stays instant on a Redis holding millions of
+# job keys. --queue NAME (QUEUE_ONLY) restricts every script to one queue.
+queues() {
+  if [ -n "${QUEUE_ONLY:-}" ]; then printf '%s\n' "$QUEUE_ONLY"; return; fi
+  local name extra
+  {
+    printf '%s\n' $KNOWN_QUEUES
+    rcli ZRANGE core:apalis:queues:list 0 -1 | while IFS= read -r name; do
+      case $name in "$PREFIX":*) printf '%s\n' "${name#"$PREFIX:"}" ;; esac
+    done
+    IFS=', ' read -r -a extra <<<"${WAPLIFY_QUEUES:-}"
+    for name in "${extra[@]}"; do printf '%s\n' "$name"; done
+  } | while IFS= read -r name; do
+    case $name in *:* | '') continue ;; esac
+    printf '%s\n' "$name"
+  done | awk '!seen[$0]++'
+}
+
+# inflight_keys: every {prefix}:{queue}:inflight:{worker} set, one a line, in one SCAN
+# pass (10,000 keys a step); includes sets of workers no longer registered, which
+# nothing would ever re-queue.
+inflight_keys() {
+  local cursor=0 reply p
+  p=$(glob_escape "$PREFIX")
   while :; do
-    reply=$(rcli SCAN "$cursor" MATCH "$1" COUNT 1000)
+    reply=$(rcli SCAN "$cursor" MATCH "$p:*:inflight:*" COUNT 10000)
     cursor=${reply%%$'\n'*}
     if [ "$reply" != "$cursor" ]; then printf '%s\n' "${reply#*$'\n'}"; fi
     [ "$cursor" = 0 ] && break
   done
-}
-
-# queues: the queue names under the prefix, one a line. A queue is found by its task
-# data hash or its worker set ({prefix}:{name}:data, {prefix}:{name}:workers), so new
-# queues show up without changing the scripts; WAPLIFY_QUEUES adds names that hold
-# no key yet. --queue NAME (QUEUE_ONLY) restricts every script to one queue.
-queues() {
-  if [ -n "${QUEUE_ONLY:-}" ]; then printf '%s\n' "$QUEUE_ONLY"; return; fi
-  local p k name extra
-  p=$(glob_escape "$PREFIX")
-  {
-    scan_keys "$p:*:data"
-    scan_keys "$p:*:workers"
-    IFS=', ' read -r -a extra <<<"${WAPLIFY_QUEUES:-}"
-    for name in "${extra[@]}"; do [ -n "$name" ] && printf '%s:%s:data\n' "$PREFIX" "$name"; done
-  } | while IFS= read -r k; do
-    [ -n "$k" ] || continue
-    k=${k#"$PREFIX:"}
-    name=${k%:*}
-    case $name in *:* | '') continue ;; esac
-    printf '%s\n' "$name"
-  done | sort -u
-}
-
-# inflight_keys: every {prefix}:{queue}:inflight:{worker} set, one a line; includes sets
-# of workers no longer registered, which nothing would ever re-queue.
-inflight_keys() {
-  local q
-  while IFS= read -r q; do
-    [ -n "$q" ] && scan_keys "$(glob_escape "$PREFIX:$q:inflight:")*"
-  done <<<"$(queues)"
   return 0
 }
 

@@ -459,7 +459,7 @@ async fn an_operator_finds_a_dead_job_reads_why_it_failed_and_requeues_it() {
     assert_eq!(states[&retry_task], "inflight");
     let text = with_api.text("campaign", &[&campaign]);
     assert!(
-        text.contains("redis     3 job(s): dispatch 1 due; retry 1 inflight; send 1 done"),
+        text.contains("redis     3 job(s): dispatch 1 due; send 1 done; retry 1 inflight"),
         "{text}"
     );
 
@@ -509,12 +509,12 @@ async fn trim_removes_only_finished_jobs_older_than_the_duration() {
             ids
         }
     };
-    // Old: two done, one dead. Then, six seconds later, new: two done, one dead.
+    // Old: two done, one dead. Then, ten seconds later, new: two done, one dead.
     let old_done = finished(push(2).await, "done").await;
     probe.fail.store(true, Ordering::SeqCst);
     let old_dead = finished(push(1).await, "dead").await;
     probe.fail.store(false, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
     let new_done = finished(push(2).await, "done").await;
     probe.fail.store(true, Ordering::SeqCst);
     let new_dead = finished(push(1).await, "dead").await;
@@ -532,12 +532,25 @@ async fn trim_removes_only_finished_jobs_older_than_the_duration() {
         .await
         .unwrap();
     let waiting = waiting.to_string();
+    // The cut-off falls midway between the old jobs' and the new jobs' finishing times,
+    // whenever the script runs: the duration is worked out just before each run.
+    let mut old_last = 0;
+    for id in old_done.iter().chain(&old_dead) {
+        old_last = old_last.max(task_json(&ops, id).await["done_at"].as_u64().unwrap());
+    }
+    let mut new_first = u64::MAX;
+    for id in new_done.iter().chain(&new_dead) {
+        new_first = new_first.min(task_json(&ops, id).await["done_at"].as_u64().unwrap());
+    }
+    assert!(new_first >= old_last + 8, "{old_last} {new_first}");
+    let midway = (old_last + new_first) / 2;
+    let older_than = || format!("{}s", waplify_shared::queue::unix_now() - midway);
 
-    let dry = ops.json("trim", &["--older-than", "4s", "--dry-run"]);
+    let dry = ops.json("trim", &["--older-than", &older_than(), "--dry-run"]);
     assert_eq!(dry["dry_run"], true);
     assert_eq!(dry["would_remove"], 3, "{dry}");
     assert_eq!(dry["kept"], 3, "{dry}");
-    let text = ops.text("trim", &["--older-than", "4s", "--dry-run"]);
+    let text = ops.text("trim", &["--older-than", &older_than(), "--dry-run"]);
     assert_eq!(row(&text, "QUEUE", &["send", "done"])["WOULD_REMOVE"], "2");
     assert_eq!(row(&text, "QUEUE", &["send", "dead"])["WOULD_REMOVE"], "1");
     assert!(text.contains("nothing changed"), "{text}");
@@ -549,7 +562,7 @@ async fn trim_removes_only_finished_jobs_older_than_the_duration() {
         );
     }
 
-    let trimmed = ops.json("trim", &["--older-than", "4s"]);
+    let trimmed = ops.json("trim", &["--older-than", &older_than()]);
     assert_eq!(trimmed["removed"], 3, "{trimmed}");
     assert_eq!(trimmed["kept"], 3, "{trimmed}");
     for id in old_done.iter().chain(&old_dead) {
