@@ -426,3 +426,26 @@ async fn a_callback_settles_a_message_stuck_in_sending_so_it_is_not_resent() {
         (json!(2), json!(1))
     );
 }
+
+#[tokio::test]
+async fn a_stored_callback_whose_job_was_lost_is_applied_by_the_reconciler() {
+    let app = spawn_app().await;
+    let body = std::fs::read(fixtures().join("status/pywa_status_read.json")).unwrap();
+    let (status, _) = post_raw(&app, &body, Some(&sign(APP_SECRET, &body))).await;
+    assert_eq!(status, StatusCode::OK);
+    // Redis loses the job (a flush, a failover): only the SQL row is left.
+    let mut conn = app.queues.conn();
+    let keys: Vec<String> =
+        redis::AsyncCommands::keys(&mut conn, format!("{}:callback:*", app.prefix))
+            .await
+            .unwrap();
+    assert!(!keys.is_empty(), "the API queued a job");
+    let _: () = redis::AsyncCommands::del(&mut conn, keys).await.unwrap();
+    let _worker = app.start_worker(app.worker_config("http://127.0.0.1:9"));
+    all_applied(&app).await;
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM whatsapp_callbacks WHERE processed_at IS NOT NULL")
+            .await,
+        1
+    );
+}

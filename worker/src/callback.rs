@@ -24,10 +24,25 @@ use crate::error::WorkError;
 use crate::finalize;
 use crate::settle::{self, Report, Settled};
 
+/// Attempts at one callback before leaving it to the reconciler.
+const TRIES: u32 = 5;
+
 pub async fn handle(job: ApplyCallback, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
-    if let Err(e) = apply(&ctx, &job.callback_id).await {
-        // Still unprocessed in SQL: the reconciler queues it again.
-        tracing::warn!(callback_id = %job.callback_id, "applying a callback failed: {e}");
+    for attempt in 1..=TRIES {
+        match apply(&ctx, &job.callback_id).await {
+            Ok(_) => return Ok(()),
+            // Two callbacks about the same messages can deadlock on PostgreSQL; the
+            // loser's transaction rolled back whole, so it simply runs again.
+            Err(e) if attempt < TRIES => {
+                tracing::debug!(callback_id = %job.callback_id, attempt, "applying a callback failed, again: {e}");
+                let pause = rand::random_range(20..100u64) * u64::from(attempt);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            Err(e) => {
+                // Still unprocessed in SQL: the reconciler queues it again.
+                tracing::warn!(callback_id = %job.callback_id, "applying a callback failed: {e}");
+            }
+        }
     }
     Ok(())
 }
@@ -58,25 +73,31 @@ pub async fn apply(ctx: &Ctx, callback_id: &str) -> Result<Applied, WorkError> {
     let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
     let mut out = Applied::default();
     let mut touched = BTreeSet::new();
-    for value in values(&body) {
-        for status in list(value, "statuses") {
-            let Some(report) = report(status) else {
-                out.ignored += 1;
-                continue;
-            };
-            match settle::apply(&txn, &report, now).await? {
-                Settled::Moved { campaign_id, from } => {
-                    out.moved += 1;
-                    if matches!(from, MessageStatus::Pending | MessageStatus::Sending)
-                        || report.to == MessageStatus::Failed
-                    {
-                        touched.insert(campaign_id);
-                    }
-                }
-                Settled::Unchanged => out.unchanged += 1,
-                Settled::Unknown => out.unknown += 1,
-            }
+    // Messages are locked in wamid order, so two callbacks about the same messages
+    // take their row locks in the same order.
+    let mut reports = Vec::new();
+    for status in values(&body).flat_map(|v| list(v, "statuses")) {
+        match report(status) {
+            Some(r) => reports.push(r),
+            None => out.ignored += 1,
         }
+    }
+    reports.sort_by(|a, b| a.wamid.cmp(&b.wamid));
+    for report in reports {
+        match settle::apply(&txn, &report, now).await? {
+            Settled::Moved { campaign_id, from } => {
+                out.moved += 1;
+                if matches!(from, MessageStatus::Pending | MessageStatus::Sending)
+                    || report.to == MessageStatus::Failed
+                {
+                    touched.insert(campaign_id);
+                }
+            }
+            Settled::Unchanged => out.unchanged += 1,
+            Settled::Unknown => out.unknown += 1,
+        }
+    }
+    for value in values(&body) {
         for msg in list(value, "messages") {
             let Some(quoted) = msg.pointer("/context/id").and_then(Value::as_str) else {
                 out.ignored += 1;
