@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 
 use waplify_shared::db::Db;
 use waplify_shared::db::entities::{campaign, template};
@@ -30,14 +32,10 @@ pub async fn list(
     if let Some(s) = status {
         query = query.filter(campaign::Column::Status.eq(CampaignStatus::from(s).as_str()));
     }
-    let total = query.clone().count(db).await?;
-    let rows = query
+    let query = query
         .order_by_desc(campaign::Column::CreatedAt)
-        .order_by_desc(campaign::Column::Id)
-        .offset((page - 1).saturating_mul(limit))
-        .limit(limit)
-        .all(db)
-        .await?;
+        .order_by_desc(campaign::Column::Id);
+    let (total, rows) = page_of(db, query, page, limit).await?;
     let ids: Vec<String> = rows.iter().map(|c| c.template_id.clone()).collect();
     let names = template_names(db, &ids).await?;
     let items = rows
@@ -52,6 +50,26 @@ pub async fn list(
         limit,
         timestamp: Utc::now(),
     })
+}
+
+/// Page `page` (from 1) of an ordered query, and how many rows match over all pages.
+pub async fn page_of<E>(
+    db: &Db,
+    query: Select<E>,
+    page: u64,
+    limit: u64,
+) -> Result<(u64, Vec<E::Model>), DbErr>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .offset((page - 1).saturating_mul(limit))
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((total, rows))
 }
 
 async fn template_names(db: &Db, ids: &[String]) -> Result<HashMap<String, String>, ApiError> {

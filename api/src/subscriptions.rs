@@ -7,8 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use url::Url;
@@ -21,6 +20,7 @@ use waplify_shared::webhooks::target::AllowedNetworks;
 use waplify_shared::webhooks::{EventKind, TEST_EVENT, join_events, split_events, state};
 
 use crate::errors::ApiError;
+use crate::listing::page_of;
 use crate::views::{Accepted, Success};
 use crate::webhook_views::*;
 
@@ -134,17 +134,11 @@ pub async fn list(
     let query = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::AccountId.eq(account.as_str()))
         .filter(webhook_endpoint::Column::DeletedAt.is_null());
-    let total = query.clone().count(db).await?;
-    let items = query
+    let query = query
         .order_by_desc(webhook_endpoint::Column::CreatedAt)
-        .order_by_desc(webhook_endpoint::Column::Id)
-        .offset((page - 1).saturating_mul(limit))
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(view)
-        .collect();
+        .order_by_desc(webhook_endpoint::Column::Id);
+    let (total, rows) = page_of(db, query, page, limit).await?;
+    let items = rows.into_iter().map(view).collect();
     Ok(ListWebhooksResponse {
         status: Success::Success,
         items,
@@ -210,10 +204,7 @@ pub async fn test(
     })
     .to_string();
     let row = new_delivery(&endpoint.id, TEST_EVENT, body, None, now);
-    let delivery_id = match &row.id {
-        Set(id) => id.clone(),
-        _ => unreachable!("new_delivery sets the id"),
-    };
+    let delivery_id = row.id.clone().unwrap();
     webhook_delivery::Entity::insert(row)
         .exec_without_returning(db)
         .await?;
@@ -240,14 +231,10 @@ pub async fn deliveries(
     if let Some(s) = filter {
         query = query.filter(webhook_delivery::Column::State.eq(s.as_str()));
     }
-    let total = query.clone().count(db).await?;
-    let rows = query
+    let query = query
         .order_by_desc(webhook_delivery::Column::CreatedAt)
-        .order_by_desc(webhook_delivery::Column::Id)
-        .offset((page - 1).saturating_mul(limit))
-        .limit(limit)
-        .all(db)
-        .await?;
+        .order_by_desc(webhook_delivery::Column::Id);
+    let (total, rows) = page_of(db, query, page, limit).await?;
     let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
     let mut attempts: HashMap<String, Vec<DeliveryAttempt>> = HashMap::new();
     if !ids.is_empty() {

@@ -74,7 +74,7 @@ async fn attempt(ctx: &Ctx, job: &DeliverWebhook) -> Result<(), WorkError> {
         .one(&ctx.db)
         .await?;
     let Some(endpoint) = endpoint.filter(|e| e.deleted_at.is_none()) else {
-        finish(ctx, job, state::CANCELLED, None).await?;
+        cancel(ctx, job).await?;
         return Ok(());
     };
     // The job may arrive up to a second early (queue times are whole seconds).
@@ -179,20 +179,17 @@ async fn attempt(ctx: &Ctx, job: &DeliverWebhook) -> Result<(), WorkError> {
     Ok(())
 }
 
-/// Ends a delivery this job owns without an attempt.
-async fn finish(
-    ctx: &Ctx,
-    job: &DeliverWebhook,
-    end: &str,
-    error: Option<String>,
-) -> Result<(), WorkError> {
+/// Cancels a delivery this job owns whose endpoint was deleted meanwhile.
+async fn cancel(ctx: &Ctx, job: &DeliverWebhook) -> Result<(), WorkError> {
     webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::State, Expr::value(end))
+        .col_expr(
+            webhook_delivery::Column::State,
+            Expr::value(state::CANCELLED),
+        )
         .col_expr(
             webhook_delivery::Column::FinishedAt,
             Expr::value(Utc::now()),
         )
-        .col_expr(webhook_delivery::Column::LastError, Expr::value(error))
         .filter(webhook_delivery::Column::Id.eq(&job.delivery_id))
         .filter(webhook_delivery::Column::State.eq(state::PENDING))
         .filter(webhook_delivery::Column::JobId.eq(&job.job_id))
