@@ -1,28 +1,20 @@
 //! The Waplify Send HTTP API: campaigns in, dispatch jobs out.
+//!
+//! - `campaigns/`, `webhooks/`, `whatsapp/`: one folder per feature, each with its
+//!   routes, views, use cases and (for campaigns and webhooks) its error type.
+//! - `http/`: what the features share: the app and its middleware, the spec, errors,
+//!   authentication, the rate limit, request ids, metrics, health.
+//! - `config`, `state`, `startup`: settings, what handlers reach, and the one entry
+//!   point, [`Application::build`].
 
-pub mod admin;
-pub mod app;
-pub mod append;
-pub mod auth;
-pub mod create;
-pub mod errors;
-pub mod inbound;
-pub mod listing;
-pub mod lookup;
-pub mod metrics;
-pub mod precheck;
-pub mod ratelimit;
-pub mod raw_json;
-pub mod recipients;
-pub mod request_id;
-pub mod routes;
-pub mod send;
+pub mod campaigns;
+pub mod config;
+pub mod http;
+pub mod startup;
 pub mod state;
-pub mod stats;
-pub mod subscriptions;
-pub mod text;
-pub mod views;
-pub mod webhook_views;
+pub mod webhooks;
+pub mod whatsapp;
 
-pub use app::{api_service, build_app, spec_json};
+pub use config::{ApiConfig, InboundConfig};
+pub use startup::Application;
 pub use state::AppState;

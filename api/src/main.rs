@@ -3,13 +3,11 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use poem::listener::TcpListener;
 
-use waplify_api::inbound::InboundConfig;
-use waplify_api::ratelimit::{self, RateLimit};
-use waplify_api::{AppState, build_app, spec_json};
-use waplify_shared::config::{self, CommonConfig, ConfigError};
-use waplify_shared::{db, queue};
+use waplify_api::http::spec::spec_json;
+use waplify_api::{ApiConfig, Application};
+use waplify_shared::config::{CommonConfig, ConfigError};
+use waplify_shared::db;
 
 #[derive(Parser)]
 #[command(name = "waplify-api", version, about = "Waplify Send HTTP API")]
@@ -69,49 +67,22 @@ async fn migrate() -> Result<(), ConfigError> {
 }
 
 async fn serve() -> Result<(), ConfigError> {
-    let common = CommonConfig::from_env()?;
-    let bind = config::string("API_BIND", "127.0.0.1:8080");
-    let db = db::connect(&common.database_url).await?;
-    db::ensure_schema(&db, common.auto_migrate).await?;
-    let rate_limit = config::parse("API_RATE_LIMIT_PER_MINUTE", ratelimit::DEFAULT_PER_MINUTE)?;
-    let redis = queue::connect(&common.redis_url).await?;
-    let state = AppState {
-        db,
-        queues: queue::Queues::new(redis, common.queue_prefix.clone()),
-        credits_per_message: common.credits_per_message,
-        webhook_networks: common.webhook_networks,
-        inbound: InboundConfig {
-            verify_token: config::optional("WHATSAPP_VERIFY_TOKEN"),
-            app_secret: config::optional("WHATSAPP_APP_SECRET"),
-        },
-        rate_limit: RateLimit::per_minute(rate_limit),
-    };
-    let listener = TcpListener::bind(bind.clone());
-    tracing::info!("listening on http://{bind} (Swagger UI at /docs)");
-    poem::Server::new(listener)
-        .run_with_graceful_shutdown(
-            build_app(state),
-            async {
-                shutdown_signal().await;
-                tracing::info!("shutting down");
-            },
-            Some(std::time::Duration::from_secs(10)),
-        )
-        .await
-        .map_err(|e| ConfigError::new("API_BIND", format!("cannot serve on {bind}: {e}")))
+    let app = Application::build(ApiConfig::from_env()?).await?;
+    let address = app.address();
+    tracing::info!("listening on http://{address} (Swagger UI at /docs)");
+    app.run_until(async {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+    })
+    .await
+    .map_err(|e| ConfigError::new("API_BIND", format!("cannot serve on {address}: {e}")))
 }
 
 async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

@@ -4,10 +4,10 @@ use waplify_shared::db::Db;
 use waplify_shared::queue::Queues;
 use waplify_shared::webhooks::target::AllowedNetworks;
 
-use crate::inbound::InboundConfig;
+use crate::config::InboundConfig;
+use crate::http::ratelimit::RateLimit;
 
-use crate::ratelimit::RateLimit;
-
+/// What every request handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
@@ -16,8 +16,6 @@ pub struct AppState {
     pub credits_per_message: i64,
     /// `WEBHOOK_ALLOW_NETWORKS`.
     pub webhook_networks: AllowedNetworks,
-    /// `WHATSAPP_VERIFY_TOKEN` and `WHATSAPP_APP_SECRET`.
     pub inbound: InboundConfig,
-    /// `API_RATE_LIMIT_PER_MINUTE`, per API key.
     pub rate_limit: RateLimit,
 }

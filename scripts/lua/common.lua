@@ -2,7 +2,8 @@
 -- Every script gets ARGV[1] = the key prefix, ARGV[2] = "json" or "text", and its own
 -- arguments from ARGV[3] on. Reading inside one script gives a consistent snapshot.
 -- Key layout (apalis-redis 1.0.0): {prefix}:{queue}:{active|scheduled|workers|inflight:W|
--- data|meta:ID|done|dead}; see the README, "Redis key layout".
+-- data|meta:ID|done|dead}; see docs/operating.md, "Redis key layout". The services run
+-- queue_stats, task and trim through the same files (shared/src/queue/ops.rs).
 
 local PREFIX = ARGV[1]
 local JSON = ARGV[2] == 'json'

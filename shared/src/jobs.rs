@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::ids::{CampaignId, MessageId};
+use crate::ids::{CallbackId, CampaignId, DeliveryId, MessageId};
 
 /// The queues, each under the configured prefix (`waplify:send`, …).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -115,7 +115,7 @@ impl Job for RetryMessage {
 /// token (or none) and does nothing.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeliverWebhook {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub job_id: String,
 }
 
@@ -126,7 +126,7 @@ impl Job for DeliverWebhook {
 /// Applies one stored WhatsApp callback (statuses, replies, button taps).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ApplyCallback {
-    pub callback_id: String,
+    pub callback_id: CallbackId,
 }
 
 impl Job for ApplyCallback {

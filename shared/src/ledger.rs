@@ -8,32 +8,14 @@ use sea_orm::{
 };
 
 use crate::db::entities::{account, ledger_entry};
+use crate::ids::{AccountId, CampaignId};
 
-/// Why the balance changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Credits bought or granted by an operator.
-    TopUp,
-    /// Held when a campaign is sent: recipients × price.
-    Reserve,
-    /// Given back for recipients that were never delivered to WhatsApp.
-    Refund,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::TopUp => "topup",
-            Kind::Reserve => "reserve",
-            Kind::Refund => "refund",
-        }
-    }
-}
+pub use crate::db::entities::ledger_entry::Kind;
 
 /// One balance change.
 pub struct Entry<'a> {
-    pub account_id: &'a str,
-    pub campaign_id: Option<&'a str>,
+    pub account_id: &'a AccountId,
+    pub campaign_id: Option<&'a CampaignId>,
     pub kind: Kind,
     /// Signed: negative takes credits away.
     pub amount: i64,
@@ -55,7 +37,7 @@ pub async fn apply<C: ConnectionTrait>(
             account::Column::Balance,
             Expr::col(account::Column::Balance).add(entry.amount),
         )
-        .and_where(account::Column::Id.eq(entry.account_id))
+        .and_where(account::Column::Id.eq(entry.account_id.clone()))
         .and_where(Expr::col(account::Column::Balance).add(entry.amount).gte(0))
         .returning_col(account::Column::Balance);
     let Some(row) = db.query_one(&update).await? else {
@@ -64,9 +46,9 @@ pub async fn apply<C: ConnectionTrait>(
     let balance_after: i64 = row.try_get_by_index(0)?;
     ledger_entry::Entity::insert(ledger_entry::ActiveModel {
         id: NotSet,
-        account_id: Set(entry.account_id.to_owned()),
-        campaign_id: Set(entry.campaign_id.map(str::to_owned)),
-        kind: Set(entry.kind.as_str().to_owned()),
+        account_id: Set(entry.account_id.clone()),
+        campaign_id: Set(entry.campaign_id.cloned()),
+        kind: Set(entry.kind),
         amount: Set(entry.amount),
         balance_after: Set(balance_after),
         note: Set(entry.note),

@@ -1,6 +1,7 @@
 //! Shared by the API and the worker: domain types, configuration, the database
 //! schema, the ledger, and the queue layout.
 
+pub mod admin;
 pub mod apikey;
 pub mod config;
 pub mod db;
@@ -12,6 +13,8 @@ pub mod phone;
 pub mod queue;
 pub mod signing;
 pub mod status;
+pub mod string_enum;
+pub mod transition;
 pub mod webhooks;
 
 pub use sea_orm;

@@ -28,11 +28,6 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// Wraps a value read back from our own database, where it was stored valid.
-    pub fn from_db(s: String) -> Phone {
-        Phone(s)
-    }
 }
 
 impl fmt::Display for Phone {

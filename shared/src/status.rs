@@ -1,40 +1,7 @@
 //! Campaign and message state machines. Every transition in SQL is a guarded update
 //! `WHERE status IN (predecessors)`; these tables are the single place that says which.
 
-use std::fmt;
-use std::str::FromStr;
-
-macro_rules! string_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(format!("unknown {} '{}'", stringify!($name), other)),
-                }
-            }
-        }
-    };
-}
+use crate::string_enum::string_enum;
 
 string_enum!(
     /// Where a campaign is in its life.
@@ -88,6 +55,20 @@ string_enum!(
     NumberStatus {
         Active => "active",
         Inactive => "inactive",
+    }
+);
+
+string_enum!(
+    /// What one provider call came to (`provider_calls.outcome`).
+    ProviderOutcome {
+        /// WhatsApp accepted the message.
+        Sent => "sent",
+        /// A transient error: the recipient is tried again later.
+        Retry => "retry",
+        /// This recipient cannot be sent to.
+        Failed => "failed",
+        /// No recipient of the campaign can be sent to; the campaign stops.
+        Fatal => "fatal",
     }
 );
 
@@ -149,11 +130,6 @@ impl MessageStatus {
             Failed => None,
         }
     }
-}
-
-/// The string forms of a set of statuses, for `IN (...)` filters.
-pub fn names<T: Copy + fmt::Display>(statuses: &[T]) -> Vec<String> {
-    statuses.iter().map(|s| s.to_string()).collect()
 }
 
 #[cfg(test)]

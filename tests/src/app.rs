@@ -1,18 +1,18 @@
 //! `spawn_app`: the API served in-process on a free port, over a test database and a
-//! private Redis prefix, with helpers to call it and to run a worker beside it.
+//! private Redis prefix, with helpers to call it and to run a worker beside it. Both
+//! start through the production entry points (`Application::build`, `Worker::build`).
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use waplify_api::inbound::InboundConfig;
-use waplify_api::ratelimit::RateLimit;
-use waplify_api::{AppState, build_app};
+use waplify_api::http::ratelimit::RateLimit;
+use waplify_api::{ApiConfig, Application, InboundConfig};
 use waplify_shared::config::CommonConfig;
 use waplify_shared::queue::{self, Queues};
 use waplify_shared::webhooks::target::AllowedNetworks;
-use waplify_worker::{Ctx, Worker, WorkerConfig};
+use waplify_worker::{Worker, WorkerConfig};
 
 use crate::testdb::TestDb;
 
@@ -76,15 +76,11 @@ async fn spawn(redis_url: &str, networks: AllowedNetworks, rate_limit: RateLimit
     let tdb = TestDb::new().await;
     let prefix = crate::unique_prefix();
     let queues = connect_queues(redis_url, &prefix).await;
-    let state = AppState {
-        db: tdb.db.clone(),
-        queues: queues.clone(),
-        credits_per_message: 1,
+    let common = CommonConfig {
         webhook_networks: networks,
-        inbound: test_inbound(),
-        rate_limit,
+        ..common(&tdb.url, redis_url, &prefix)
     };
-    let (client, server) = serve(state).await;
+    let (client, server) = serve(common, rate_limit).await;
     TestApp {
         client,
         tdb,
@@ -102,20 +98,36 @@ async fn connect_queues(redis_url: &str, prefix: &str) -> Queues {
     Queues::new(conn, prefix)
 }
 
-/// Serves `state` on a free port until the handle is aborted.
-async fn serve(state: AppState) -> (Client, tokio::task::JoinHandle<()>) {
-    let acceptor =
-        poem::listener::Listener::into_acceptor(poem::listener::TcpListener::bind("127.0.0.1:0"))
-            .await
-            .expect("bind");
-    let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
-        .as_socket_addr()
-        .copied()
-        .expect("socket address");
+/// Settings for a test database, Redis and prefix.
+fn common(database_url: &str, redis_url: &str, prefix: &str) -> CommonConfig {
+    CommonConfig {
+        database_url: database_url.to_owned(),
+        redis_url: redis_url.to_owned(),
+        queue_prefix: prefix.to_owned(),
+        credits_per_message: 1,
+        auto_migrate: false,
+        webhook_networks: test_networks(),
+    }
+}
+
+/// Builds the API as `waplify-api serve` does, on a free port, and serves it until
+/// the handle is aborted.
+async fn serve(
+    common: CommonConfig,
+    rate_limit: RateLimit,
+) -> (Client, tokio::task::JoinHandle<()>) {
+    let config = ApiConfig {
+        common,
+        bind: "127.0.0.1:0".into(),
+        inbound: test_inbound(),
+        rate_limit,
+    };
+    let app = Application::build(config)
+        .await
+        .unwrap_or_else(|e| panic!("the API starts: {e}"));
+    let addr = app.address();
     let server = tokio::spawn(async move {
-        let _ = poem::Server::new_with_acceptor(acceptor)
-            .run(build_app(state))
-            .await;
+        let _ = app.run_until(std::future::pending()).await;
     });
     (Client::new(&format!("http://{addr}")), server)
 }
@@ -156,14 +168,7 @@ impl std::ops::Deref for TestApp {
 impl TestApp {
     /// Settings for this app's database, Redis and prefix.
     pub fn common(&self) -> CommonConfig {
-        CommonConfig {
-            database_url: self.tdb.url.clone(),
-            redis_url: self.redis_url.clone(),
-            queue_prefix: self.prefix.clone(),
-            credits_per_message: 1,
-            auto_migrate: false,
-            webhook_networks: test_networks(),
-        }
+        common(&self.tdb.url, &self.redis_url, &self.prefix)
     }
 
     /// Worker settings tuned for tests: fast retries and reconciliation.
@@ -183,24 +188,15 @@ impl TestApp {
 
     /// Another API instance beside this one (same database, Redis and prefix).
     pub async fn another_instance(&self, rate_limit: RateLimit) -> Instance {
-        let db = waplify_shared::db::connect(&self.tdb.url)
-            .await
-            .expect("second connection to the test database");
-        let state = AppState {
-            db,
-            queues: connect_queues(&self.redis_url, &self.prefix).await,
-            credits_per_message: 1,
-            webhook_networks: test_networks(),
-            inbound: test_inbound(),
-            rate_limit,
-        };
-        let (client, server) = serve(state).await;
+        let (client, server) = serve(self.common(), rate_limit).await;
         Instance { client, server }
     }
 
-    /// A worker in this process, sharing the test's connections.
-    pub fn start_worker(&self, cfg: WorkerConfig) -> Worker {
-        Worker::with(Ctx::new(self.tdb.db.clone(), self.queues.clone(), cfg))
+    /// A worker in this process, started as `waplify-worker` starts one.
+    pub async fn start_worker(&self, cfg: WorkerConfig) -> Worker {
+        Worker::build(cfg)
+            .await
+            .unwrap_or_else(|e| panic!("the worker starts: {e}"))
     }
 }
 

@@ -1,6 +1,6 @@
 //! A webhook receiver: a real HTTP server that records every request and answers
 //! from a script (a status per request, then 200; optionally slow). Its signature
-//! checks follow the README, written here without the project's signing code.
+//! checks follow `docs/webhooks.md`, written here without the project's signing code.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

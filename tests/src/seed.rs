@@ -1,7 +1,6 @@
 //! Accounts, numbers and templates for tests, made with the operator commands.
 
-use serde_json::Value;
-use waplify_api::admin::{self, NewNumber, NewTemplate};
+use waplify_shared::admin::{self, NewNumber, NewTemplate};
 use waplify_shared::db::Db;
 
 /// An account with an active number and an approved template.
@@ -19,7 +18,7 @@ pub async fn seed(db: &Db, credits: i64, mps: i32) -> Seeded {
     let account = admin::account_create(db, "Test account", credits)
         .await
         .expect("account");
-    let account_id = account["account_id"].as_str().unwrap().to_owned();
+    let account_id = account.account_id.to_string();
     let number = number(db, &account_id, "109000000000001", mps, true).await;
     template(
         db,
@@ -32,7 +31,7 @@ pub async fn seed(db: &Db, credits: i64, mps: i32) -> Seeded {
     )
     .await;
     Seeded {
-        api_key: account["api_key"].as_str().unwrap().to_owned(),
+        api_key: account.api_key,
         account_id,
         number_id: number,
         template_name: "welcome".into(),
@@ -40,7 +39,7 @@ pub async fn seed(db: &Db, credits: i64, mps: i32) -> Seeded {
 }
 
 pub async fn number(db: &Db, account: &str, pnid: &str, mps: i32, active: bool) -> String {
-    let v: Value = admin::number_add(
+    let v = admin::number_add(
         db,
         NewNumber {
             account,
@@ -53,7 +52,7 @@ pub async fn number(db: &Db, account: &str, pnid: &str, mps: i32, active: bool) 
     )
     .await
     .expect("number");
-    v["waba_phone_id"].as_str().unwrap().to_owned()
+    v.waba_phone_id.to_string()
 }
 
 pub async fn template(
@@ -81,5 +80,5 @@ pub async fn template(
     )
     .await
     .expect("template");
-    v["template_id"].as_str().unwrap().to_owned()
+    v.template_id.to_string()
 }

@@ -342,7 +342,7 @@ async fn authentication_and_account_isolation() {
 
     // A revoked key stops working at once.
     let prefix = &s.api_key[..waplify_shared::apikey::PREFIX_LEN];
-    waplify_api::admin::key_revoke(&app.tdb.db, prefix)
+    waplify_shared::admin::key_revoke(&app.tdb.db, prefix)
         .await
         .expect("revoke");
     let (status, b) = app

@@ -137,7 +137,7 @@ async fn the_worker_serves_job_provider_and_queue_metrics() {
     let port = free_port();
     let mut cfg = app.worker_config(&url);
     cfg.metrics_bind = Some(format!("127.0.0.1:{port}"));
-    let worker = app.start_worker(cfg);
+    let worker = app.start_worker(cfg).await;
     let metrics_url = format!("http://127.0.0.1:{port}/metrics");
 
     // Before any work: every queue and job outcome is there, at zero.

@@ -11,7 +11,7 @@ fn committed_path() -> std::path::PathBuf {
 
 #[test]
 fn committed_spec_matches_the_code() {
-    let generated = waplify_api::spec_json();
+    let generated = waplify_api::http::spec::spec_json();
     if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
         std::fs::write(committed_path(), &generated).expect("write openapi.json");
     }
@@ -24,7 +24,7 @@ fn committed_spec_matches_the_code() {
 
 #[test]
 fn every_operation_is_named_tagged_summarised_and_documents_its_errors() {
-    let spec: Value = serde_json::from_str(&waplify_api::spec_json()).unwrap();
+    let spec: Value = serde_json::from_str(&waplify_api::http::spec::spec_json()).unwrap();
     let mut ids = Vec::new();
     for (path, ops) in spec["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
@@ -106,7 +106,7 @@ fn every_operation_is_named_tagged_summarised_and_documents_its_errors() {
 
 #[test]
 fn every_keyed_operation_documents_the_rate_limit() {
-    let spec: Value = serde_json::from_str(&waplify_api::spec_json()).unwrap();
+    let spec: Value = serde_json::from_str(&waplify_api::http::spec::spec_json()).unwrap();
     let mut keyed = 0;
     for (path, ops) in spec["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
@@ -161,6 +161,6 @@ fn described_references_are_plain_references() {
             _ => {}
         }
     }
-    let spec: Value = serde_json::from_str(&waplify_api::spec_json()).unwrap();
+    let spec: Value = serde_json::from_str(&waplify_api::http::spec::spec_json()).unwrap();
     walk(&spec, "");
 }

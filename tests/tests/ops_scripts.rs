@@ -19,7 +19,7 @@ use waplify_shared::jobs::{RetryMessage, SendBatch};
 use waplify_shared::queue::{Liveness, Queues, new_task_id};
 use waplify_tests::procs::which;
 use waplify_tests::{eventually, seed, spawn_app};
-use waplify_worker::poll::{TickOrWake, Wake};
+use waplify_worker::runtime::poll::{TickOrWake, Wake};
 
 const FAILURE: &str = "template welcome is missing for this number";
 

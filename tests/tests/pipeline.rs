@@ -30,7 +30,7 @@ async fn a_campaign_goes_from_draft_to_completed_with_full_history() {
     let app = spawn_app().await;
     let s = seed(&app.tdb.db, 5000, 1000).await;
     let (fake, url) = fake(FakeConfig::default()).await;
-    let worker = app.start_worker(app.worker_config(&url));
+    let worker = app.start_worker(app.worker_config(&url)).await;
     let id = app.create_campaign(&s.api_key, 1000).await;
     let (status, body) = app.send(&s.api_key, &id).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -90,7 +90,7 @@ async fn transient_failures_are_retried_until_sent() {
         ..Default::default()
     })
     .await;
-    let worker = app.start_worker(app.worker_config(&url));
+    let worker = app.start_worker(app.worker_config(&url)).await;
     let id = app.create_campaign(&s.api_key, 400).await;
     app.send(&s.api_key, &id).await;
     let stats = app
@@ -124,7 +124,7 @@ async fn permanent_failures_fail_after_one_attempt_and_are_refunded() {
         ..Default::default()
     })
     .await;
-    let worker = app.start_worker(app.worker_config(&url));
+    let worker = app.start_worker(app.worker_config(&url)).await;
     let id = app.create_campaign(&s.api_key, 20).await;
     app.send(&s.api_key, &id).await;
     let stats = app
@@ -168,7 +168,7 @@ async fn a_campaign_fatal_error_stops_the_campaign_after_one_call() {
         ..Default::default()
     })
     .await;
-    let worker = app.start_worker(app.worker_config(&url));
+    let worker = app.start_worker(app.worker_config(&url)).await;
     let id = app.create_campaign(&s.api_key, 500).await;
     app.send(&s.api_key, &id).await;
     app.wait_for_status(&s.api_key, &id, "failed", Duration::from_secs(30))
@@ -227,7 +227,7 @@ async fn retries_follow_our_schedule_and_attempt_limit_not_the_backends() {
     cfg.max_attempts = 4;
     cfg.retry_base = Duration::from_secs(1);
     cfg.retry_max = Duration::from_secs(3);
-    let worker = app.start_worker(cfg);
+    let worker = app.start_worker(cfg).await;
     let id = app.create_campaign(&s.api_key, 1).await;
     app.send(&s.api_key, &id).await;
     let stats = app
@@ -284,7 +284,7 @@ async fn stats_are_consistent_while_a_campaign_runs() {
     let mut cfg = app.worker_config(&url);
     cfg.lanes = 2;
     cfg.batch_size = 20;
-    let worker = app.start_worker(cfg);
+    let worker = app.start_worker(cfg).await;
     let id = app.create_campaign(&s.api_key, 600).await;
     app.send(&s.api_key, &id).await;
     let mid = waplify_tests::eventually(Duration::from_secs(20), "partial progress", || async {
@@ -314,7 +314,7 @@ async fn provider_rate_limits_are_retried_until_every_recipient_is_sent() {
         ..Default::default()
     })
     .await;
-    let worker = app.start_worker(app.worker_config(&url));
+    let worker = app.start_worker(app.worker_config(&url)).await;
     let id = app.create_campaign(&s.api_key, 300).await;
     app.send(&s.api_key, &id).await;
     let stats = app

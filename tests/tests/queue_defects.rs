@@ -13,7 +13,8 @@ use waplify_shared::jobs::{RetryMessage, SendBatch};
 use waplify_shared::queue::unix_now;
 use waplify_tests::procs::{Proc, RedisServer, bin};
 use waplify_tests::{Fake, FakeConfig, eventually, seed, spawn_app};
-use waplify_worker::{Ctx, lane, resend};
+use waplify_worker::Ctx;
+use waplify_worker::send::{lane, retry_job};
 
 async fn fake(config: FakeConfig) -> (Fake, String) {
     let fake = Fake::new(config);
@@ -42,7 +43,9 @@ async fn a_backlog_of_20000_due_jobs_drains_without_any_worker_dying() {
     let due: u64 = conn.zcount(&scheduled, "-inf", unix_now()).await.unwrap();
     assert_eq!(due, 20_000, "the backlog is due all at once");
 
-    let worker = app.start_worker(app.worker_config("http://127.0.0.1:9"));
+    let worker = app
+        .start_worker(app.worker_config("http://127.0.0.1:9"))
+        .await;
     let done_key = format!("{}:send:done", app.prefix);
     eventually(Duration::from_secs(120), "20,000 jobs done", || {
         let mut conn = conn.clone();
@@ -73,7 +76,7 @@ async fn an_idle_worker_picks_up_a_new_job_within_a_second() {
     let app = spawn_app().await;
     let s = seed(&app.tdb.db, 100, 80).await;
     let (_fake, url) = fake(FakeConfig::default()).await;
-    let worker = app.start_worker(app.worker_config(&url));
+    let worker = app.start_worker(app.worker_config(&url)).await;
     for round in 0..3 {
         // Idle for longer than a heartbeat.
         tokio::time::sleep(Duration::from_secs(4)).await;
@@ -110,7 +113,7 @@ async fn a_worker_survives_a_redis_restart_and_carries_on() {
     let mut cfg = app.worker_config(&url);
     cfg.lanes = 2;
     cfg.batch_size = 10;
-    let worker = app.start_worker(cfg);
+    let worker = app.start_worker(cfg).await;
     let first = app.create_campaign(&s.api_key, 300).await;
     app.send(&s.api_key, &first).await;
     eventually(Duration::from_secs(20), "progress", || async {
@@ -229,8 +232,8 @@ async fn a_job_that_runs_twice_never_sends_twice() {
         message_id: MessageId::parse(&message_id).unwrap(),
     };
     let (a, b) = tokio::join!(
-        resend::handle(retry.clone(), Data::new(ctx.clone())),
-        resend::handle(retry.clone(), Data::new(ctx.clone())),
+        retry_job::handle(retry.clone(), Data::new(ctx.clone())),
+        retry_job::handle(retry.clone(), Data::new(ctx.clone())),
     );
     a.unwrap();
     b.unwrap();

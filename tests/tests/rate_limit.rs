@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use waplify_api::ratelimit::RateLimit;
+use waplify_api::http::ratelimit::RateLimit;
 use waplify_tests::app::{Client, read, spawn_app_limited};
 use waplify_tests::procs::RedisServer;
 use waplify_tests::{redis_url, seed};
@@ -179,11 +179,10 @@ async fn two_api_instances_on_one_redis_share_a_keys_budget() {
 async fn keys_have_budgets_of_their_own() {
     let app = spawn_app_limited(&redis_url(), RateLimit::per_minute(3)).await;
     let s = seed(&app.tdb.db, 100, 80).await;
-    let second = waplify_api::admin::key_create(&app.tdb.db, &s.account_id)
+    let second = waplify_shared::admin::key_create(&app.tdb.db, &s.account_id)
         .await
-        .unwrap()["api_key"]
-        .as_str()
         .unwrap()
+        .api_key
         .to_owned();
     start_of_window(Duration::from_secs(60), Duration::from_secs(10)).await;
 

@@ -45,15 +45,15 @@ async fn send_accepts_a_draft_reserves_credits_and_pushes_one_dispatch_job() {
         1
     );
 
-    // The job is in Redis under the returned task id, findable by the ops command.
+    // The job is in Redis under the returned task id, findable by the ops scripts' Lua.
     let info = app
         .queues
-        .find_task(&task_id)
+        .task(&task_id)
         .await
         .unwrap()
         .expect("task in Redis");
-    assert_eq!(info.queue, format!("{}:dispatch", app.prefix));
-    assert_eq!(info.payload["campaign_id"], id.as_str());
+    assert_eq!(info.queue, "dispatch");
+    assert_eq!(info.args["campaign_id"], id.as_str());
 
     let (status, body) = app.send(&s.api_key, &id).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
@@ -134,11 +134,11 @@ async fn prechecks_refuse_with_their_reasons_and_change_nothing() {
 
     // Template no longer approved.
     let template_id = app_template_id(&app).await;
-    waplify_api::admin::template_set_status(db, &template_id, "PAUSED")
+    waplify_shared::admin::template_set_status(db, &template_id, "PAUSED")
         .await
         .unwrap();
     refused("template is not APPROVED").await;
-    waplify_api::admin::template_set_status(db, &template_id, "APPROVED")
+    waplify_shared::admin::template_set_status(db, &template_id, "APPROVED")
         .await
         .unwrap();
 
@@ -152,11 +152,11 @@ async fn prechecks_refuse_with_their_reasons_and_change_nothing() {
         .unwrap();
 
     // Number deactivated.
-    waplify_api::admin::number_set_status(db, &s.number_id, "inactive")
+    waplify_shared::admin::number_set_status(db, &s.number_id, "inactive")
         .await
         .unwrap();
     refused("WhatsApp account is inactive").await;
-    waplify_api::admin::number_set_status(db, &s.number_id, "active")
+    waplify_shared::admin::number_set_status(db, &s.number_id, "active")
         .await
         .unwrap();
 
@@ -285,11 +285,11 @@ async fn send_while_redis_is_down_succeeds_and_the_reconciler_pushes_the_same_ta
     redis.restart();
     let fake = Fake::new(FakeConfig::default());
     let (fake_url, _server) = fake.serve("127.0.0.1:0").await.unwrap();
-    let worker = app.start_worker(app.worker_config(&fake_url));
+    let worker = app.start_worker(app.worker_config(&fake_url)).await;
     waplify_tests::eventually(
         Duration::from_secs(20),
         "the dispatch job under the original task id",
-        || async { app.queues.find_task(&task_id).await.ok().flatten() },
+        || async { app.queues.task(&task_id).await.ok().flatten() },
     )
     .await;
     let stats = app

@@ -207,7 +207,7 @@ async fn events_are_signed_retried_with_backoff_and_logged() {
         json!({"name": "r", "url": url, "secret": SECRET, "events": ["message.sent"], "retry_count": 3}),
     )
     .await;
-    let _worker = app.start_worker(app.worker_config(&fake_url));
+    let _worker = app.start_worker(app.worker_config(&fake_url)).await;
     let campaign = app.create_campaign(&s.api_key, 1).await;
     app.send(&s.api_key, &campaign).await;
 
@@ -303,7 +303,7 @@ async fn a_4xx_is_final_timeouts_retry_and_filters_hold() {
     )
     .await;
 
-    let _worker = app.start_worker(app.worker_config(&fake_url));
+    let _worker = app.start_worker(app.worker_config(&fake_url)).await;
     let campaign = app.create_campaign(&s.api_key, 2).await;
     app.send(&s.api_key, &campaign).await;
     app.wait_for_status(&s.api_key, &campaign, "completed", Duration::from_secs(30))
@@ -370,7 +370,9 @@ async fn test_event_is_signed_and_delete_cancels_pending_deliveries() {
         json!({"name": "t", "url": url, "secret": SECRET}),
     )
     .await;
-    let _worker = app.start_worker(app.worker_config("http://127.0.0.1:9"));
+    let _worker = app
+        .start_worker(app.worker_config("http://127.0.0.1:9"))
+        .await;
     let (status, body) = app
         .post(
             &format!("/api/v1/webhooks/{hook}/test"),

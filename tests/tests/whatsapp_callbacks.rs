@@ -159,7 +159,9 @@ async fn forged_callbacks_are_refused_and_every_published_payload_is_accepted() 
         files + 4
     );
     // A worker applies them all; none are ours, so nothing changes, and nothing fails.
-    let _worker = app.start_worker(app.worker_config("http://127.0.0.1:9"));
+    let _worker = app
+        .start_worker(app.worker_config("http://127.0.0.1:9"))
+        .await;
     all_applied(&app).await;
     assert_eq!(
         app.scalar_i64("SELECT COUNT(*) FROM message_events").await,
@@ -217,7 +219,7 @@ async fn shuffled_duplicated_and_forged_callbacks_end_right_with_one_event_per_t
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let _worker = app.start_worker(app.worker_config(&fake_url));
+    let _worker = app.start_worker(app.worker_config(&fake_url)).await;
     let campaign = app.create_campaign(&s.api_key, N).await;
     app.send(&s.api_key, &campaign).await;
     app.wait_for_status(&s.api_key, &campaign, "completed", Duration::from_secs(30))
@@ -392,7 +394,7 @@ async fn a_callback_settles_a_message_stuck_in_sending_so_it_is_not_resent() {
     );
     let (status, _) = post_raw(&app, &body, Some(&sign(APP_SECRET, &body))).await;
     assert_eq!(status, StatusCode::OK);
-    let _worker = app.start_worker(app.worker_config(&fake_url));
+    let _worker = app.start_worker(app.worker_config(&fake_url)).await;
     app.wait_for_status(&s.api_key, &campaign, "completed", Duration::from_secs(30))
         .await;
     // Past the lease and a few reconcile passes: still never sent again.
@@ -441,7 +443,9 @@ async fn a_stored_callback_whose_job_was_lost_is_applied_by_the_reconciler() {
             .unwrap();
     assert!(!keys.is_empty(), "the API queued a job");
     let _: () = redis::AsyncCommands::del(&mut conn, keys).await.unwrap();
-    let _worker = app.start_worker(app.worker_config("http://127.0.0.1:9"));
+    let _worker = app
+        .start_worker(app.worker_config("http://127.0.0.1:9"))
+        .await;
     all_applied(&app).await;
     assert_eq!(
         app.scalar_i64("SELECT COUNT(*) FROM whatsapp_callbacks WHERE processed_at IS NOT NULL")

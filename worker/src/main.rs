@@ -15,7 +15,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let worker = match WorkerConfig::from_env() {
-        Ok(cfg) => match Worker::start(cfg).await {
+        Ok(cfg) => match Worker::build(cfg).await {
             Ok(w) => w,
             Err(e) => return fail(e),
         },

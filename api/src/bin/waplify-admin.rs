@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use serde::Serialize;
 use serde_json::Value;
 
-use waplify_api::admin::{self, AdminError, NewNumber, NewTemplate};
+use waplify_shared::admin::{self, AdminError, NewNumber, NewTemplate};
 use waplify_shared::config::CommonConfig;
-use waplify_shared::{db, queue};
+use waplify_shared::db;
 
 #[derive(Parser)]
 #[command(
@@ -39,9 +40,6 @@ enum Command {
     /// Wallet credits.
     #[command(subcommand)]
     Credits(CreditsCmd),
-    /// Redis queues (read directly from the keys).
-    #[command(subcommand)]
-    Queue(QueueCmd),
     /// Create (once) the demo account, number and template; print them.
     Demo {
         #[arg(long, default_value = "data/demo.json")]
@@ -152,14 +150,6 @@ enum CreditsCmd {
     },
 }
 
-#[derive(Subcommand)]
-enum QueueCmd {
-    /// Depth of every queue: active, scheduled (and due), inflight per worker, done, dead.
-    Stats,
-    /// Where a task is, with its payload and metadata.
-    Task { task_id: String },
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -177,24 +167,6 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<Value, AdminError> {
     let common = CommonConfig::from_env().map_err(|e| AdminError(e.to_string()))?;
-    if let Command::Queue(q) = command {
-        let conn = queue::connect(&common.redis_url)
-            .await
-            .map_err(|e| AdminError(e.to_string()))?;
-        let queues = queue::Queues::new(conn, common.queue_prefix);
-        let redis_err = |e: redis::RedisError| AdminError(format!("redis error: {e}"));
-        return match q {
-            QueueCmd::Stats => Ok(
-                serde_json::to_value(queues.stats().await.map_err(redis_err)?).unwrap_or_default(),
-            ),
-            QueueCmd::Task { task_id } => {
-                match queues.find_task(&task_id).await.map_err(redis_err)? {
-                    Some(info) => Ok(serde_json::to_value(info).unwrap_or_default()),
-                    None => Err(AdminError(format!("task {task_id} not found in any queue"))),
-                }
-            }
-        };
-    }
     let db = db::connect(&common.database_url)
         .await
         .map_err(|e| AdminError(e.to_string()))?;
@@ -203,11 +175,15 @@ async fn run(command: Command) -> Result<Value, AdminError> {
         .map_err(|e| AdminError(e.to_string()))?;
     match command {
         Command::Account(AccountCmd::Create { name, credits }) => {
-            admin::account_create(&db, &name, credits).await
+            json(admin::account_create(&db, &name, credits).await)
         }
-        Command::Account(AccountCmd::Show { account }) => admin::account_show(&db, &account).await,
-        Command::Key(KeyCmd::Create { account }) => admin::key_create(&db, &account).await,
-        Command::Key(KeyCmd::Revoke { key_prefix }) => admin::key_revoke(&db, &key_prefix).await,
+        Command::Account(AccountCmd::Show { account }) => {
+            json(admin::account_show(&db, &account).await)
+        }
+        Command::Key(KeyCmd::Create { account }) => json(admin::key_create(&db, &account).await),
+        Command::Key(KeyCmd::Revoke { key_prefix }) => {
+            json(admin::key_revoke(&db, &key_prefix).await)
+        }
         Command::Number(NumberCmd::Add {
             account,
             phone_number_id,
@@ -215,7 +191,7 @@ async fn run(command: Command) -> Result<Value, AdminError> {
             display_phone,
             mps,
             inactive,
-        }) => {
+        }) => json(
             admin::number_add(
                 &db,
                 NewNumber {
@@ -227,10 +203,10 @@ async fn run(command: Command) -> Result<Value, AdminError> {
                     active: !inactive,
                 },
             )
-            .await
-        }
+            .await,
+        ),
         Command::Number(NumberCmd::SetStatus { id, status }) => {
-            admin::number_set_status(&db, &id, &status).await
+            json(admin::number_set_status(&db, &id, &status).await)
         }
         Command::Template(TemplateCmd::Add {
             account,
@@ -242,7 +218,7 @@ async fn run(command: Command) -> Result<Value, AdminError> {
             body_vars,
             header_vars,
             number,
-        }) => {
+        }) => json(
             admin::template_add(
                 &db,
                 NewTemplate {
@@ -257,15 +233,19 @@ async fn run(command: Command) -> Result<Value, AdminError> {
                     number: number.as_deref(),
                 },
             )
-            .await
-        }
+            .await,
+        ),
         Command::Template(TemplateCmd::SetStatus { id, status }) => {
-            admin::template_set_status(&db, &id, &status).await
+            json(admin::template_set_status(&db, &id, &status).await)
         }
         Command::Credits(CreditsCmd::Add { account, amount }) => {
-            admin::credits_add(&db, &account, amount).await
+            json(admin::credits_add(&db, &account, amount).await)
         }
-        Command::Demo { state_file } => admin::demo(&db, &state_file).await,
-        Command::Queue(_) => unreachable!("handled above"),
+        Command::Demo { state_file } => json(admin::demo(&db, &state_file).await),
     }
+}
+
+/// A command's answer as the JSON printed on stdout.
+fn json<T: Serialize>(result: Result<T, AdminError>) -> Result<Value, AdminError> {
+    result.map(|v| serde_json::to_value(v).expect("answers serialise"))
 }

@@ -9,7 +9,9 @@
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
+use crate::ids::CampaignId;
 use crate::status::MessageStatus;
+use crate::string_enum::string_enum;
 
 pub const SHARDS: i32 = 16;
 
@@ -17,31 +19,45 @@ fn table() -> Alias {
     Alias::new("message_counts")
 }
 
-/// Counted beside the statuses: messages replied to, and messages whose button was tapped.
-pub const REPLIED: &str = "replied";
-pub const CLICKED: &str = "clicked";
+string_enum!(
+    /// What a `message_counts` row counts: messages in a status, and beside them the
+    /// messages replied to and those whose button was tapped.
+    Tally {
+        Pending => "pending",
+        Sending => "sending",
+        Sent => "sent",
+        Delivered => "delivered",
+        Read => "read",
+        Failed => "failed",
+        Replied => "replied",
+        Clicked => "clicked",
+    }
+);
 
-/// Adds `delta` to each status's count for the campaign.
-pub async fn adjust<C: ConnectionTrait>(
-    db: &C,
-    campaign_id: &str,
-    changes: &[(MessageStatus, i64)],
-) -> Result<(), DbErr> {
-    let named: Vec<(&str, i64)> = changes.iter().map(|(s, d)| (s.as_str(), *d)).collect();
-    adjust_named(db, campaign_id, &named).await
+impl From<MessageStatus> for Tally {
+    fn from(s: MessageStatus) -> Tally {
+        match s {
+            MessageStatus::Pending => Tally::Pending,
+            MessageStatus::Sending => Tally::Sending,
+            MessageStatus::Sent => Tally::Sent,
+            MessageStatus::Delivered => Tally::Delivered,
+            MessageStatus::Read => Tally::Read,
+            MessageStatus::Failed => Tally::Failed,
+        }
+    }
 }
 
-/// Adds `delta` to each named count ([`MessageStatus`] names, [`REPLIED`], [`CLICKED`]).
-pub async fn adjust_named<C: ConnectionTrait>(
+/// Adds `delta` to each count of the campaign.
+pub async fn adjust<C: ConnectionTrait>(
     db: &C,
-    campaign_id: &str,
-    changes: &[(&str, i64)],
+    campaign_id: &CampaignId,
+    changes: &[(Tally, i64)],
 ) -> Result<(), DbErr> {
-    let mut changes: Vec<(&str, i64)> = changes.iter().copied().filter(|(_, d)| *d != 0).collect();
+    let mut changes: Vec<(Tally, i64)> = changes.iter().copied().filter(|(_, d)| *d != 0).collect();
     if changes.is_empty() {
         return Ok(());
     }
-    changes.sort_by_key(|(s, _)| *s);
+    changes.sort_by_key(|(t, _)| t.as_str());
     let shard = rand::random_range(0..SHARDS);
     let mut insert = Query::insert();
     insert
@@ -63,7 +79,7 @@ pub async fn adjust_named<C: ConnectionTrait>(
         );
     for (status, delta) in changes {
         insert.values_panic([
-            campaign_id.into(),
+            campaign_id.clone().into(),
             shard.into(),
             status.into(),
             delta.into(),
@@ -76,37 +92,25 @@ pub async fn adjust_named<C: ConnectionTrait>(
 /// Moves `n` messages from one status to another in the counts.
 pub async fn moved<C: ConnectionTrait>(
     db: &C,
-    campaign_id: &str,
+    campaign_id: &CampaignId,
     from: MessageStatus,
     to: MessageStatus,
     n: usize,
 ) -> Result<(), DbErr> {
     let n = n as i64;
-    adjust(db, campaign_id, &[(from, -n), (to, n)]).await
+    adjust(db, campaign_id, &[(from.into(), -n), (to.into(), n)]).await
 }
 
-/// The campaign's messages per status.
-pub async fn by_status<C: ConnectionTrait>(
+/// Every count of the campaign. A stored name that is no [`Tally`] fails the read.
+pub async fn of_campaign<C: ConnectionTrait>(
     db: &C,
-    campaign_id: &str,
-) -> Result<Vec<(MessageStatus, i64)>, DbErr> {
-    Ok(by_name(db, campaign_id)
-        .await?
-        .into_iter()
-        .filter_map(|(name, n)| name.parse().ok().map(|s| (s, n)))
-        .collect())
-}
-
-/// Every count of the campaign by name: statuses, [`REPLIED`] and [`CLICKED`].
-pub async fn by_name<C: ConnectionTrait>(
-    db: &C,
-    campaign_id: &str,
-) -> Result<Vec<(String, i64)>, DbErr> {
+    campaign_id: &CampaignId,
+) -> Result<Vec<(Tally, i64)>, DbErr> {
     let mut q = Query::select();
     q.column(Alias::new("status"))
         .expr(Expr::cust("CAST(SUM(n) AS BIGINT)"))
         .from(table())
-        .and_where(Expr::col(Alias::new("campaign_id")).eq(campaign_id))
+        .and_where(Expr::col(Alias::new("campaign_id")).eq(campaign_id.clone()))
         .group_by_col(Alias::new("status"));
     let mut out = Vec::new();
     for row in db.query_all(&q).await? {

@@ -1,4 +1,5 @@
-//! Database access: connecting, migrating, and the write-transaction helper.
+//! Database access: connecting, migrating, the write-transaction helper, the tables
+//! (entities) and the per-campaign counts. Status changes are `transition`'s, above it.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::config::{ConfigError, redact_url};
 pub mod counts;
 pub mod entities;
 pub mod migration;
-pub mod transition;
+pub mod sql;
 
 pub use migration::Migrator;
 

@@ -1,46 +1,52 @@
-//! Customer webhooks: which events exist, where they may be sent, and how a status
-//! transition turns into deliveries.
+//! Customer webhooks: which events exist, where they may be sent, and the outbox rows
+//! that announce a transition.
 
-pub mod fanout;
+pub mod outbox;
 pub mod target;
 
+use std::fmt;
+use std::str::FromStr;
+
 use crate::status::MessageStatus;
+use crate::string_enum::{UnknownValue, string_enum};
 
-/// A message event a customer can subscribe to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    MessageSent,
-    MessageDelivered,
-    MessageRead,
-    MessageFailed,
-}
+string_enum!(
+    /// An event a webhook delivery carries (`webhook_deliveries.event`).
+    EventKind {
+        MessageSent => "message.sent",
+        MessageDelivered => "message.delivered",
+        MessageRead => "message.read",
+        MessageFailed => "message.failed",
+        /// Sent by `test_webhook`; endpoints receive it whatever their filter.
+        WebhookTest => "webhook.test",
+    }
+);
 
-/// The event `test_webhook` sends; endpoints receive it whatever their filter.
-pub const TEST_EVENT: &str = "webhook.test";
+string_enum!(
+    /// Where a delivery is (`webhook_deliveries.state`).
+    DeliveryState {
+        /// Waiting for its first or next attempt.
+        Pending => "pending",
+        /// An attempt got a 2xx.
+        Delivered => "delivered",
+        /// Refused with a non-retryable status, or out of retries.
+        Failed => "failed",
+        /// The endpoint was deleted first.
+        Cancelled => "cancelled",
+    }
+);
 
 /// The `User-Agent` of every webhook request.
 pub const USER_AGENT: &str = "Waplify-Webhook/1.0";
 
 impl EventKind {
-    pub const ALL: [EventKind; 4] = [
+    /// The events an endpoint can subscribe to.
+    pub const MESSAGE_EVENTS: [EventKind; 4] = [
         EventKind::MessageSent,
         EventKind::MessageDelivered,
         EventKind::MessageRead,
         EventKind::MessageFailed,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::MessageSent => "message.sent",
-            EventKind::MessageDelivered => "message.delivered",
-            EventKind::MessageRead => "message.read",
-            EventKind::MessageFailed => "message.failed",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|e| e.as_str() == name)
-    }
 
     /// The event announcing that a message reached `status`, if any.
     pub fn for_status(status: MessageStatus) -> Option<EventKind> {
@@ -54,23 +60,64 @@ impl EventKind {
     }
 }
 
-/// An endpoint's event filter as stored: names joined by commas.
-pub fn join_events(events: &[EventKind]) -> String {
-    events
-        .iter()
-        .map(|e| e.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
+/// An endpoint's event filter (`webhook_endpoints.events`), stored as the event names
+/// joined by commas. A stored name that is no event fails the read.
+#[derive(Clone, Debug, PartialEq, Eq, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
+pub struct EventFilter(pub Vec<EventKind>);
+
+impl EventFilter {
+    /// Every message event: the default of a new endpoint.
+    pub fn all() -> EventFilter {
+        EventFilter(EventKind::MESSAGE_EVENTS.to_vec())
+    }
+
+    pub fn contains(&self, event: EventKind) -> bool {
+        self.0.contains(&event)
+    }
 }
 
-pub fn split_events(stored: &str) -> Vec<EventKind> {
-    stored.split(',').filter_map(EventKind::parse).collect()
+impl fmt::Display for EventFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, event) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(event.as_str())?;
+        }
+        Ok(())
+    }
 }
 
-/// States of a delivery.
-pub mod state {
-    pub const PENDING: &str = "pending";
-    pub const DELIVERED: &str = "delivered";
-    pub const FAILED: &str = "failed";
-    pub const CANCELLED: &str = "cancelled";
+impl FromStr for EventFilter {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, UnknownValue> {
+        s.split(',')
+            .filter(|name| !name.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map(EventFilter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_round_trip_and_refuse_unknown_names() {
+        let f = EventFilter(vec![EventKind::MessageSent, EventKind::MessageFailed]);
+        assert_eq!(f.to_string(), "message.sent,message.failed");
+        assert_eq!(f.to_string().parse::<EventFilter>().unwrap(), f);
+        assert!(
+            "message.sent,message.bounced"
+                .parse::<EventFilter>()
+                .is_err()
+        );
+        assert_eq!(
+            "pending".parse::<DeliveryState>().unwrap(),
+            DeliveryState::Pending
+        );
+        assert!("pendng".parse::<DeliveryState>().is_err());
+    }
 }

@@ -2,14 +2,17 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{AccountId, CampaignId, NumberId, TemplateId};
+use crate::status::CampaignStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "campaigns")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub account_id: String,
-    pub template_id: String,
-    pub number_id: String,
+    pub id: CampaignId,
+    pub account_id: AccountId,
+    pub template_id: TemplateId,
+    pub number_id: NumberId,
     pub name: String,
     pub description: Option<String>,
     /// JSON object of body variables (`{"1": "…"}`).
@@ -18,7 +21,7 @@ pub struct Model {
     pub header_data: String,
     pub media_url: Option<String>,
     pub filename: Option<String>,
-    pub status: String,
+    pub status: CampaignStatus,
     pub scheduled_at: Option<DateTimeUtc>,
     pub scheduled_timezone: Option<String>,
     pub task_id: Option<String>,

@@ -2,15 +2,18 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{CampaignId, ContactId, MessageId};
+use crate::status::MessageStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "messages")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub campaign_id: String,
-    pub contact_id: String,
+    pub id: MessageId,
+    pub campaign_id: CampaignId,
+    pub contact_id: ContactId,
     pub phone: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     /// Token of the claim that moved the message to `sending`; fences late writers.

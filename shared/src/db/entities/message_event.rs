@@ -2,15 +2,18 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{CampaignId, MessageId};
+use crate::status::MessageStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "message_events")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub message_id: String,
-    pub campaign_id: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub message_id: MessageId,
+    pub campaign_id: CampaignId,
+    pub from_status: Option<MessageStatus>,
+    pub to_status: MessageStatus,
     pub at: DateTimeUtc,
     pub detail: Option<String>,
 }

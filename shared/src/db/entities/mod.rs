@@ -1,5 +1,6 @@
-//! SeaORM entities, one per table. Ids and statuses are plain strings here; the domain
-//! newtypes in `ids` and `status` wrap them at the edges.
+//! SeaORM entities, one per table. Ids and statuses are typed here already (`ids`,
+//! `status` and the other `string_enum!` types): a stored value that does not parse
+//! fails the read instead of reaching the code as a string.
 
 pub mod account;
 pub mod api_key;

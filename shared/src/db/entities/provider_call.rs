@@ -2,15 +2,18 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{CampaignId, MessageId};
+use crate::status::ProviderOutcome;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "provider_calls")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub message_id: String,
-    pub campaign_id: String,
+    pub message_id: MessageId,
+    pub campaign_id: CampaignId,
     pub attempt: i32,
-    pub outcome: String,
+    pub outcome: ProviderOutcome,
     pub http_status: Option<i32>,
     pub error_code: Option<i32>,
     pub error_message: Option<String>,

@@ -2,12 +2,14 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::DeliveryId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_attempts")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub attempt: i32,
     pub at: DateTimeUtc,
     pub http_status: Option<i32>,

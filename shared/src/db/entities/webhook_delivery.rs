@@ -2,17 +2,19 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{CampaignId, DeliveryId, MessageId, WebhookId};
+use crate::webhooks::{DeliveryState, EventKind};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_deliveries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub endpoint_id: String,
-    pub event: String,
+    pub id: DeliveryId,
+    pub endpoint_id: WebhookId,
+    pub event: EventKind,
     /// The exact body of every attempt.
     pub payload: String,
-    /// `pending`, `delivered`, `failed` or `cancelled`.
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     /// The job that owns the next attempt; `None` while no job is queued for it.
@@ -20,8 +22,8 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     pub last_http_status: Option<i32>,
     pub last_error: Option<String>,
-    pub message_id: Option<String>,
-    pub campaign_id: Option<String>,
+    pub message_id: Option<MessageId>,
+    pub campaign_id: Option<CampaignId>,
     pub created_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
 }

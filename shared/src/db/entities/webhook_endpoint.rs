@@ -2,17 +2,20 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{AccountId, WebhookId};
+use crate::webhooks::EventFilter;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_endpoints")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub account_id: String,
+    pub id: WebhookId,
+    pub account_id: AccountId,
     pub name: String,
     pub url: String,
     pub secret: Option<String>,
-    /// Comma-separated event names.
-    pub events: String,
+    /// Stored as the event names joined by commas.
+    pub events: EventFilter,
     pub retry_count: i32,
     pub timeout_seconds: i32,
     pub created_at: DateTimeUtc,

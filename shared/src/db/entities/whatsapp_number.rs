@@ -2,16 +2,19 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{AccountId, NumberId};
+use crate::status::NumberStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "whatsapp_numbers")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub account_id: String,
+    pub id: NumberId,
+    pub account_id: AccountId,
     pub phone_number_id: String,
     pub display_phone: Option<String>,
     pub access_token: String,
-    pub status: String,
+    pub status: NumberStatus,
     pub mps: i32,
     pub created_at: DateTimeUtc,
 }

@@ -1,0 +1,54 @@
+//! Why a campaign use case did not happen, and the one place that says which HTTP
+//! answer each reason is (the documented statuses and messages).
+
+use poem::http::StatusCode;
+
+use waplify_shared::status::CampaignStatus;
+
+use crate::http::errors::{ApiError, Failure};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    /// No such campaign in this account (another account's is not found either).
+    #[error("Campaign not found")]
+    NotFound,
+    /// Something the request names (a template, a number) is not the account's.
+    #[error("{0}")]
+    Missing(String),
+    /// Only drafts are changed or sent.
+    #[error("Campaign is {0}; only a draft campaign can be changed or sent")]
+    NotDraft(CampaignStatus),
+    /// A send precheck failed; the reason follows `Campaign cannot be sent: `.
+    #[error("Campaign cannot be sent: {0}")]
+    Precheck(String),
+    /// The request is well formed but its content is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// A bug or an outage; the details are logged, never answered.
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+impl From<sea_orm::DbErr> for CampaignError {
+    fn from(e: sea_orm::DbErr) -> CampaignError {
+        CampaignError::Unexpected(format!("database: {e}"))
+    }
+}
+
+impl From<CampaignError> for ApiError {
+    fn from(e: CampaignError) -> ApiError {
+        let status = match &e {
+            CampaignError::NotFound | CampaignError::Missing(_) => StatusCode::NOT_FOUND,
+            CampaignError::NotDraft(_) => StatusCode::CONFLICT,
+            CampaignError::Precheck(_) | CampaignError::Invalid(_) => StatusCode::BAD_REQUEST,
+            CampaignError::Unexpected(cause) => return ApiError::internal(cause),
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl<D> From<CampaignError> for Failure<D> {
+    fn from(e: CampaignError) -> Failure<D> {
+        ApiError::from(e).into()
+    }
+}

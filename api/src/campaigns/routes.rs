@@ -1,0 +1,149 @@
+//! `/api/v1/campaigns…`
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+
+use waplify_shared::ids::CampaignId;
+
+use super::views::*;
+use super::{append, create, listing, lookup, send, stats};
+use crate::http::auth::ApiKeyAuth;
+use crate::http::envelope::Success;
+use crate::http::errors::{ChangeErrors, CreateErrors, Failure, ListErrors, ReadErrors};
+use crate::http::paging::{Limit, Page};
+use crate::http::tags::Tag;
+use crate::state::AppState;
+
+pub struct CampaignsApi;
+
+#[derive(ApiResponse)]
+pub enum SendAccepted {
+    /// Queued: the dispatch job runs in the background.
+    #[oai(status = 202)]
+    Accepted(Json<SendAcceptedResponse>),
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "Tag::Campaigns")]
+impl CampaignsApi {
+    /// Create a campaign
+    ///
+    /// Stores the campaign as a `draft` (or `scheduled` with `scheduled_at`) with up to
+    /// 10,000 recipients. Phones are normalised to E.164 digits and deduplicated;
+    /// invalid ones are skipped and listed in `invalid_phones`.
+    #[oai(path = "/campaigns", method = "post", operation_id = "create_campaign")]
+    async fn create_campaign(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        body: Json<CreateCampaignRequest>,
+    ) -> Result<Json<CreateCampaignResponse>, Failure<CreateErrors>> {
+        Ok(Json(
+            create::create(&state.0.db, &auth.0.account_id, body.0).await?,
+        ))
+    }
+
+    /// List campaigns
+    ///
+    /// Newest first, with an optional status filter.
+    #[oai(path = "/campaigns", method = "get", operation_id = "list_campaigns")]
+    async fn list_campaigns(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// Page number, from 1.
+        page: Query<Page>,
+        /// Items per page, 1 to 100.
+        limit: Query<Limit>,
+        /// Only campaigns in this status.
+        status: Query<Option<CampaignState>>,
+    ) -> Result<Json<ListCampaignsResponse>, Failure<ListErrors>> {
+        Ok(Json(
+            listing::list(&state.0.db, &auth.0.account_id, page.0, limit.0, status.0).await?,
+        ))
+    }
+
+    /// Get a campaign
+    #[oai(
+        path = "/campaigns/:campaign_id",
+        method = "get",
+        operation_id = "get_campaign"
+    )]
+    async fn get_campaign(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+    ) -> Result<Json<GetCampaignResponse>, Failure<ReadErrors>> {
+        let found = lookup::campaign(&state.0.db, &auth.0.account_id, &campaign_id.0).await?;
+        Ok(Json(GetCampaignResponse {
+            status: Success::Success,
+            campaign: listing::view(&state.0.db, found).await?,
+            timestamp: chrono::Utc::now(),
+        }))
+    }
+
+    /// Add recipients to a draft
+    ///
+    /// Appends up to 10,000 recipients per call, normalised and deduplicated against
+    /// those already in the campaign. Call it repeatedly to build large campaigns.
+    #[oai(
+        path = "/campaigns/:campaign_id/contacts",
+        method = "post",
+        operation_id = "add_campaign_contacts"
+    )]
+    async fn add_campaign_contacts(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+        body: Json<AddContactsRequest>,
+    ) -> Result<Json<AddContactsResponse>, Failure<ChangeErrors>> {
+        Ok(Json(
+            append::add_contacts(state.0, &auth.0.account_id, &campaign_id.0, body.0).await?,
+        ))
+    }
+
+    /// Send a campaign
+    ///
+    /// Runs the prechecks (template approved, media present, number active, credits),
+    /// reserves the credits and queues the campaign. Answers at once; the messages go
+    /// out in the background. Only a `draft` can be sent.
+    #[oai(
+        path = "/campaigns/:campaign_id/send",
+        method = "post",
+        operation_id = "send_campaign"
+    )]
+    async fn send_campaign(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+    ) -> Result<SendAccepted, Failure<ChangeErrors>> {
+        let accepted = send::send(state.0, &auth.0.account_id, &campaign_id.0).await?;
+        Ok(SendAccepted::Accepted(Json(accepted)))
+    }
+
+    /// Campaign stats
+    ///
+    /// Funnel counts (a read message also counts as delivered and sent) and timestamps.
+    #[oai(
+        path = "/campaigns/:campaign_id/stats",
+        method = "get",
+        operation_id = "get_campaign_stats"
+    )]
+    async fn get_campaign_stats(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+    ) -> Result<Json<CampaignStatsResponse>, Failure<ReadErrors>> {
+        let found = lookup::campaign(&state.0.db, &auth.0.account_id, &campaign_id.0).await?;
+        Ok(Json(stats::stats(&state.0.db, found).await?))
+    }
+}

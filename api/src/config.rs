@@ -1,0 +1,40 @@
+//! API settings, all from the environment with defaults (`docs/configuration.md`).
+
+use waplify_shared::config::{self, CommonConfig, ConfigError};
+
+use crate::http::ratelimit::{DEFAULT_PER_MINUTE, RateLimit};
+
+/// `WHATSAPP_VERIFY_TOKEN` and `WHATSAPP_APP_SECRET`: what WhatsApp's callbacks are
+/// checked against. Without them the handshake is refused and no callback is stored.
+#[derive(Clone, Debug, Default)]
+pub struct InboundConfig {
+    pub verify_token: Option<String>,
+    pub app_secret: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    pub common: CommonConfig,
+    /// `API_BIND`: where to listen (`host:port`; port 0 picks a free one).
+    pub bind: String,
+    pub inbound: InboundConfig,
+    /// `API_RATE_LIMIT_PER_MINUTE`, per API key (0 turns it off).
+    pub rate_limit: RateLimit,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<ApiConfig, ConfigError> {
+        Ok(ApiConfig {
+            common: CommonConfig::from_env()?,
+            bind: config::string("API_BIND", "127.0.0.1:8080"),
+            inbound: InboundConfig {
+                verify_token: config::optional("WHATSAPP_VERIFY_TOKEN"),
+                app_secret: config::optional("WHATSAPP_APP_SECRET"),
+            },
+            rate_limit: RateLimit::per_minute(config::parse(
+                "API_RATE_LIMIT_PER_MINUTE",
+                DEFAULT_PER_MINUTE,
+            )?),
+        })
+    }
+}

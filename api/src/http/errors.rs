@@ -1,0 +1,242 @@
+//! The one error type of the API and its JSON body. Every failure, whether a handler's
+//! own or poem's (bad JSON, unknown route, wrong method, missing key), leaves as
+//! `{"error","message","request_id","timestamp"}`.
+
+use std::marker::PhantomData;
+
+use chrono::{DateTime, Utc};
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaResponses, Registry};
+use poem_openapi::{ApiResponse, Object};
+
+use super::request_id;
+
+/// The error body of every failed request.
+#[derive(Object, Debug, Clone)]
+pub struct ErrorBody {
+    /// Machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
+    /// `method_not_allowed`, `conflict`, `payload_too_large`, `rate_limit_exceeded`,
+    /// `internal_server_error`, `service_unavailable`.
+    pub error: String,
+    /// What went wrong, for people.
+    pub message: String,
+    /// The `X-Request-ID` of this request.
+    pub request_id: String,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// A failed request: an HTTP status and a message.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Invalid or expired API key")
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, message)
+    }
+
+    /// Logs the cause and answers without it: internals never reach the client.
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(request_id = %request_id::current(), "internal error: {cause}");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+    }
+
+    pub fn code(&self) -> &'static str {
+        code_for(self.status)
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.code().to_owned(),
+            message: self.message.clone(),
+            request_id: request_id::current(),
+            timestamp: Utc::now(),
+        }
+    }
+}
+
+pub fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        409 => "conflict",
+        413 => "payload_too_large",
+        429 => "rate_limit_exceeded",
+        503 => "service_unavailable",
+        s if s < 500 => "bad_request",
+        _ => "internal_server_error",
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> ApiError {
+        ApiError::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        Json(self.body()).with_status(status).into_response()
+    }
+}
+
+impl From<ApiError> for poem::Error {
+    fn from(e: ApiError) -> poem::Error {
+        poem::Error::from_response(e.into_response())
+    }
+}
+
+/// A handler's error, documented in the spec as the responses listed by `D`.
+/// `D` only describes; the status actually sent is the `ApiError`'s own.
+pub struct Failure<D>(pub ApiError, PhantomData<fn() -> D>);
+
+impl<D> From<ApiError> for Failure<D> {
+    fn from(e: ApiError) -> Self {
+        Failure(e, PhantomData)
+    }
+}
+
+impl<D> From<sea_orm::DbErr> for Failure<D> {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Failure(ApiError::from(e), PhantomData)
+    }
+}
+
+impl<D> From<Failure<D>> for poem::Error {
+    fn from(f: Failure<D>) -> poem::Error {
+        f.0.into()
+    }
+}
+
+impl<D: ApiResponse> ApiResponse for Failure<D> {
+    fn meta() -> MetaResponses {
+        D::meta()
+    }
+
+    fn register(registry: &mut Registry) {
+        D::register(registry)
+    }
+}
+
+macro_rules! documented_errors {
+    ($(#[$doc:meta])* $name:ident { $($status:literal $variant:ident $desc:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(ApiResponse)]
+        #[allow(dead_code)]
+        pub enum $name {
+            $(
+                #[doc = $desc]
+                #[oai(status = $status)]
+                $variant(Json<ErrorBody>),
+            )+
+        }
+    };
+}
+
+documented_errors!(
+    /// Errors of reading one campaign.
+    ReadErrors {
+        400 BadRequest "Malformed campaign_id: `Invalid campaign_id`.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "No such campaign in this account: `Campaign not found`.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of listing campaigns.
+    ListErrors {
+        400 BadRequest "Invalid `page`, `limit` or `status`.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of creating a campaign.
+    CreateErrors {
+        400 BadRequest "Invalid body: field validation, template not approved, missing variables or media, no valid contacts.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "Unknown template or WhatsApp number for this account.",
+        413 PayloadTooLarge "Request body over the size limit.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of changing a campaign.
+    ChangeErrors {
+        400 BadRequest "Malformed campaign_id, invalid body or a failed precheck (`Campaign cannot be sent: …`).",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "No such campaign in this account: `Campaign not found`.",
+        409 Conflict "The campaign is not a draft.",
+        413 PayloadTooLarge "Request body over the size limit.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of registering a webhook endpoint.
+    WebhookCreateErrors {
+        400 BadRequest "Invalid body: field validation, or a URL that is not http(s) with a domain name or IPv4 address.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        403 Forbidden "The URL's host is or resolves to a loopback, private, link-local or non-routable address: `Webhook url is refused: …`.",
+        413 PayloadTooLarge "Request body over the size limit.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of one webhook endpoint.
+    WebhookErrors {
+        400 BadRequest "Malformed webhook_id or query: `Invalid webhook_id`.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "No such endpoint in this account: `Webhook not found`.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of the verification handshake.
+    VerifyErrors {
+        400 BadRequest "Malformed query.",
+        403 Forbidden "Wrong mode or token: `Verification failed`.",
+    }
+);
+
+documented_errors!(
+    /// Errors of a callback POST.
+    CallbackErrors {
+        400 BadRequest "Not a JSON object, or not `application/json`.",
+        401 Unauthorized "Missing or wrong `X-Hub-Signature-256`: `Invalid signature`.",
+        413 PayloadTooLarge "Request body over the size limit.",
+        500 Internal "Unexpected server error; WhatsApp retries.",
+    }
+);

@@ -1,0 +1,21 @@
+//! Everything HTTP that is not one feature's: the application and its middleware
+//! (`app`), the spec (`spec`), errors and their mapping (`errors`, `error_map`),
+//! authentication and the rate limit (`auth`, `ratelimit`), request ids, metrics,
+//! shared parameter and body types (`paging`, `text`, `raw_json`, `envelope`), and the
+//! health probes.
+
+pub mod app;
+pub mod auth;
+pub mod envelope;
+pub mod error_map;
+pub mod errors;
+pub mod health;
+pub mod known_routes;
+pub mod metrics;
+pub mod paging;
+pub mod ratelimit;
+pub mod raw_json;
+pub mod request_id;
+pub mod spec;
+pub mod tags;
+pub mod text;

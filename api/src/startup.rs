@@ -1,0 +1,74 @@
+//! The API process: one entry point, [`Application::build`], used by `main.rs` and by
+//! the tests alike. It connects, checks the schema, binds the listener (so a test can
+//! ask for port 0 and read the port back), and serves until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+
+use waplify_shared::config::ConfigError;
+use waplify_shared::db;
+use waplify_shared::queue::{self, Queues};
+
+use crate::config::ApiConfig;
+use crate::http::app::build_app;
+use crate::state::AppState;
+
+/// A connected API with its listener bound, not serving yet.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    address: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: ApiConfig) -> Result<Application, ConfigError> {
+        let db = db::connect(&config.common.database_url).await?;
+        db::ensure_schema(&db, config.common.auto_migrate).await?;
+        let redis = queue::connect(&config.common.redis_url).await?;
+        let state = AppState {
+            db,
+            queues: Queues::new(redis, config.common.queue_prefix.clone()),
+            credits_per_message: config.common.credits_per_message,
+            webhook_networks: config.common.webhook_networks,
+            inbound: config.inbound,
+            rate_limit: config.rate_limit,
+        };
+        let bind = config.bind;
+        let cannot = |e: std::io::Error| {
+            ConfigError::new("API_BIND", format!("cannot serve on {bind}: {e}"))
+        };
+        let acceptor = TcpListener::bind(bind.clone())
+            .into_acceptor()
+            .await
+            .map_err(cannot)?;
+        let address = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .ok_or_else(|| cannot(std::io::Error::other("no TCP address")))?;
+        Ok(Application {
+            acceptor,
+            address,
+            state,
+        })
+    }
+
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in hand finish (10 s).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        poem::Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                build_app(self.state),
+                shutdown,
+                Some(Duration::from_secs(10)),
+            )
+            .await
+    }
+}

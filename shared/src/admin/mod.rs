@@ -1,0 +1,51 @@
+//! Operator use cases behind `waplify-admin`: accounts and keys, numbers, templates,
+//! credits, and the demo account of `scripts/dev`. Each takes the operator's input as
+//! typed on the command line, parses it here, and returns a typed answer the CLI
+//! prints as JSON.
+
+mod accounts;
+mod demo;
+mod numbers;
+mod templates;
+
+pub use accounts::{
+    AccountCreated, AccountShown, CreditsAdded, KeyCreated, KeyInfo, KeyRevoked, NumberInfo,
+    TemplateInfo, account_create, account_show, credits_add, key_create, key_revoke,
+};
+pub use demo::{Demo, demo};
+pub use numbers::{NewNumber, NumberSet, number_add, number_set_status};
+pub use templates::{NewTemplate, TemplateSet, template_add, template_set_status};
+
+use sea_orm::EntityTrait;
+
+use crate::db::Db;
+use crate::db::entities::account;
+use crate::ids::AccountId;
+
+/// A refused command: the message is printed as is.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AdminError(pub String);
+
+impl From<sea_orm::DbErr> for AdminError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AdminError(format!("database error: {}", crate::db::brief(&e)))
+    }
+}
+
+fn refuse<T>(msg: impl Into<String>) -> Result<T, AdminError> {
+    Err(AdminError(msg.into()))
+}
+
+fn parse_id<T: std::str::FromStr<Err = crate::ids::InvalidId>>(raw: &str) -> Result<T, AdminError> {
+    raw.parse()
+        .map_err(|e: crate::ids::InvalidId| AdminError(e.to_string()))
+}
+
+async fn existing_account(db: &Db, raw: &str) -> Result<account::Model, AdminError> {
+    let id: AccountId = parse_id(raw)?;
+    account::Entity::find_by_id(id.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| AdminError(format!("account {id} not found")))
+}

@@ -1,0 +1,26 @@
+//! The one place that changes a campaign's or a message's status.
+//!
+//! Every change is a guarded `UPDATE … WHERE status IN (allowed predecessors)` (the
+//! tables in [`crate::status`]); only rows the update actually changed count. For each
+//! of them, in the caller's transaction, this module writes the `message_events`
+//! history row, moves the campaign's `message_counts` and writes the webhook outbox
+//! rows the change announces. That is what makes retried jobs, duplicate deliveries
+//! and late callbacks harmless: a loser changes nothing and announces nothing.
+//!
+//! - [`campaign()`]: a campaign's status.
+//! - [`messages()`]: many messages of one campaign from one status to another (claims,
+//!   provider results, expired leases, a stopped campaign's leftovers).
+//! - [`reported()`]: one message moved forward by a WhatsApp status callback, filling
+//!   the gap (`sent` to `read` also announces `delivered`).
+//!
+//! It sits above `db` (tables, counts) and `webhooks` (the outbox); neither imports it.
+
+mod campaign;
+mod history;
+mod messages;
+mod reported;
+
+pub use campaign::campaign;
+pub use history::Detail;
+pub use messages::{MessageMove, Moved, Target, messages};
+pub use reported::{Report, Settled, reported, steps};

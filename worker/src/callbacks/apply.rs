@@ -1,0 +1,159 @@
+//! Applying a stored WhatsApp callback: every status of every change of every entry,
+//! then the replies and button taps that quote our messages. One transaction per
+//! callback; the row is marked processed in it, so a job that runs twice (or a body
+//! Meta sent twice) changes nothing the second time.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::{BoxDynError, Data};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+use waplify_shared::db::begin_write;
+use waplify_shared::db::entities::whatsapp_callback;
+use waplify_shared::ids::{CallbackId, CampaignId};
+use waplify_shared::jobs::ApplyCallback;
+use waplify_shared::status::MessageStatus;
+use waplify_shared::transition::{self, Settled};
+
+use super::marks::{self, Mark};
+use super::parse::{is_click, list, report, timestamp, values};
+use crate::backoff::Backoff;
+use crate::error::WorkError;
+use crate::runtime::context::Ctx;
+use crate::send::finalize;
+
+/// Attempts at one callback before leaving it to the reconciler.
+const TRIES: u32 = 5;
+/// Pauses between them: short and spread, so two deadlocked callbacks part ways.
+const PAUSE: Backoff = Backoff {
+    base: Duration::from_millis(60),
+    max: Duration::from_secs(1),
+    jitter: 0.6,
+};
+
+pub async fn handle(job: ApplyCallback, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
+    for attempt in 1..=TRIES {
+        match apply(&ctx, &job.callback_id).await {
+            Ok(_) => return Ok(()),
+            // Two callbacks about the same messages can deadlock on PostgreSQL; the
+            // loser's transaction rolled back whole, so it simply runs again.
+            Err(e) if attempt < TRIES => {
+                tracing::debug!(callback_id = %job.callback_id, attempt, "applying a callback failed, again: {e}");
+                tokio::time::sleep(PAUSE.delay(attempt - 1)).await;
+            }
+            Err(e) => {
+                // Still unprocessed in SQL: the reconciler queues it again.
+                tracing::warn!(callback_id = %job.callback_id, "applying a callback failed: {e}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What one callback did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub moved: usize,
+    pub unchanged: usize,
+    pub unknown: usize,
+    pub replies: usize,
+    pub clicks: usize,
+    pub ignored: usize,
+}
+
+pub async fn apply(ctx: &Ctx, callback_id: &CallbackId) -> Result<Applied, WorkError> {
+    let now = Utc::now();
+    let txn = begin_write(&ctx.db).await?;
+    let Some(row) = whatsapp_callback::Entity::find_by_id(callback_id.clone())
+        .one(&txn)
+        .await?
+    else {
+        return Ok(Applied::default());
+    };
+    if row.processed_at.is_some() {
+        return Ok(Applied::default());
+    }
+    let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+    let mut out = Applied::default();
+    let touched = statuses(&txn, &body, &mut out, now).await?;
+    replies(&txn, &body, &mut out, now).await?;
+    whatsapp_callback::Entity::update_many()
+        .col_expr(whatsapp_callback::Column::ProcessedAt, Expr::value(now))
+        .col_expr(
+            whatsapp_callback::Column::Summary,
+            Expr::value(format!("{out:?}")),
+        )
+        .filter(whatsapp_callback::Column::Id.eq(callback_id.clone()))
+        .filter(whatsapp_callback::Column::ProcessedAt.is_null())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    // A settled straggler or a late failure may be what a campaign waited for.
+    for campaign_id in touched {
+        finalize::try_finish(ctx, &campaign_id).await?;
+    }
+    Ok(out)
+}
+
+/// Applies every status of the body. Returns the campaigns that may now be complete.
+async fn statuses<C: ConnectionTrait>(
+    txn: &C,
+    body: &Value,
+    out: &mut Applied,
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<CampaignId>, DbErr> {
+    let mut touched = BTreeSet::new();
+    // Messages are locked in wamid order, so two callbacks about the same messages
+    // take their row locks in the same order.
+    let mut reports = Vec::new();
+    for status in values(body).flat_map(|v| list(v, "statuses")) {
+        match report(status) {
+            Some(r) => reports.push(r),
+            None => out.ignored += 1,
+        }
+    }
+    reports.sort_by(|a, b| a.wamid.cmp(&b.wamid));
+    for report in reports {
+        match transition::reported(txn, &report, now).await? {
+            Settled::Moved { campaign_id, from } => {
+                out.moved += 1;
+                if matches!(from, MessageStatus::Pending | MessageStatus::Sending)
+                    || report.to == MessageStatus::Failed
+                {
+                    touched.insert(campaign_id);
+                }
+            }
+            Settled::Unchanged => out.unchanged += 1,
+            Settled::Unknown => out.unknown += 1,
+        }
+    }
+    Ok(touched)
+}
+
+/// Marks the messages that replies and button taps quote.
+async fn replies<C: ConnectionTrait>(
+    txn: &C,
+    body: &Value,
+    out: &mut Applied,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    for msg in values(body).flat_map(|v| list(v, "messages")) {
+        let Some(quoted) = msg.pointer("/context/id").and_then(Value::as_str) else {
+            out.ignored += 1;
+            continue;
+        };
+        let at = timestamp(msg.get("timestamp")).unwrap_or(now);
+        if marks::set(txn, quoted, Mark::Replied, at).await? {
+            out.replies += 1;
+        }
+        if is_click(msg) && marks::set(txn, quoted, Mark::Clicked, at).await? {
+            out.clicks += 1;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! Queue housekeeping apalis-redis does not do: promoting due jobs in bounded chunks
+//! and deleting finished jobs after the retention period.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use waplify_shared::jobs::QueueKind;
+use waplify_shared::queue::unix_now;
+
+use super::context::Ctx;
+
+const PROMOTE_EVERY: Duration = Duration::from_millis(250);
+const TRIM_EVERY: Duration = Duration::from_secs(60);
+
+/// Promotes every queue's due jobs now. Run before workers start fetching, so a
+/// backlog built while none ran never reaches apalis' all-at-once promotion.
+pub async fn promote_all(ctx: &Ctx) {
+    for kind in QueueKind::ALL {
+        match ctx.queues.promote_due(kind).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(queue = kind.suffix(), moved = n, "promoted due jobs"),
+            Err(e) => tracing::warn!(queue = kind.suffix(), "promotion failed: {e}"),
+        }
+    }
+}
+
+pub async fn run(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut last_trim = std::time::Instant::now();
+    loop {
+        promote_all(&ctx).await;
+        if last_trim.elapsed() >= TRIM_EVERY {
+            last_trim = std::time::Instant::now();
+            let cutoff = unix_now().saturating_sub(ctx.cfg.retention.as_secs());
+            for kind in QueueKind::ALL {
+                match ctx.queues.trim_finished(kind, cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(queue = kind.suffix(), removed = n, "trimmed finished jobs")
+                    }
+                    Err(e) => tracing::warn!(queue = kind.suffix(), "trim failed: {e}"),
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PROMOTE_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The worker's metrics (served by `metrics_server`).
+//!
+//! Counters on the send path are resolved once (per queue, per outcome) and then only
+//! incremented; queue depths are read from Redis when scraped.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use waplify_shared::jobs::QueueKind;
+use waplify_shared::metrics::{self, DurationHistogram, HistogramFamily};
+use waplify_shared::queue::Queues;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    queue: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabel {
+    queue: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DepthLabels {
+    queue: &'static str,
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    outcome: &'static str,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+/// Every metric the worker exposes.
+pub struct WorkerMetrics {
+    registry: Registry,
+    jobs: Family<JobLabels, Counter>,
+    job_duration: HistogramFamily<QueueLabel>,
+    provider_calls: Family<ProviderLabels, Counter>,
+    provider_accepted: Counter,
+    provider_duration: DurationHistogram,
+    webhook_attempts: Family<OutcomeLabel, Counter>,
+    webhook_duration: DurationHistogram,
+    queue_jobs: Family<DepthLabels, Gauge>,
+    queue_workers: Family<QueueLabel, Gauge>,
+    queue_stats_up: Gauge,
+    restarts: Counter,
+}
+
+impl Default for WorkerMetrics {
+    fn default() -> Self {
+        WorkerMetrics::new()
+    }
+}
+
+impl WorkerMetrics {
+    pub fn new() -> WorkerMetrics {
+        let provider_calls = Family::<ProviderLabels, Counter>::default();
+        let provider_accepted = provider_calls.get_or_create_owned(&ProviderLabels {
+            outcome: "accepted",
+            code: "none".into(),
+        });
+        let mut m = WorkerMetrics {
+            registry: metrics::registry(),
+            jobs: Family::default(),
+            job_duration: metrics::histogram_family::<QueueLabel>(),
+            provider_calls,
+            provider_accepted,
+            provider_duration: DurationHistogram::new(),
+            webhook_attempts: Family::default(),
+            webhook_duration: DurationHistogram::new(),
+            queue_jobs: Family::default(),
+            queue_workers: Family::default(),
+            queue_stats_up: Gauge::default(),
+            restarts: Counter::default(),
+        };
+        m.register();
+        // Every queue and outcome shows from the first scrape, at zero.
+        for kind in QueueKind::ALL {
+            for outcome in JobOutcome::ALL {
+                m.jobs.get_or_create_owned(&JobLabels {
+                    queue: kind.suffix(),
+                    outcome: outcome.label(),
+                });
+            }
+        }
+        for outcome in ["delivered", "retry", "failed"] {
+            m.webhook_attempts
+                .get_or_create_owned(&OutcomeLabel { outcome });
+        }
+        m
+    }
+
+    fn register(&mut self) {
+        let r = &mut self.registry;
+        r.register(
+            "jobs",
+            "Jobs handled, by queue and outcome (ok, error, panic)",
+            self.jobs.clone(),
+        );
+        r.register(
+            "job_duration_seconds",
+            "Time spent handling one job, by queue",
+            self.job_duration.clone(),
+        );
+        r.register(
+            "provider_calls",
+            "WhatsApp Cloud API send calls, by outcome (accepted, rejected, unreachable) \
+             and WhatsApp error code (none when there is no code)",
+            self.provider_calls.clone(),
+        );
+        r.register(
+            "provider_call_duration_seconds",
+            "Latency of one WhatsApp Cloud API send call",
+            self.provider_duration.clone(),
+        );
+        r.register(
+            "webhook_attempts",
+            "Customer webhook delivery attempts, by outcome (delivered, retry, failed)",
+            self.webhook_attempts.clone(),
+        );
+        r.register(
+            "webhook_attempt_duration_seconds",
+            "Latency of one customer webhook attempt",
+            self.webhook_duration.clone(),
+        );
+        r.register(
+            "queue_jobs",
+            "Jobs in each queue by state (waiting, scheduled, scheduled_due, inflight, dead), \
+             read when scraped",
+            self.queue_jobs.clone(),
+        );
+        r.register(
+            "queue_workers",
+            "Registered apalis workers per queue, read when scraped",
+            self.queue_workers.clone(),
+        );
+        r.register(
+            "queue_stats_up",
+            "1 if the last scrape could read the queues from Redis, else 0",
+            self.queue_stats_up.clone(),
+        );
+        r.register(
+            "worker_restarts",
+            "apalis workers of this process restarted after ending on an error",
+            self.restarts.clone(),
+        );
+    }
+
+    /// The counters of one queue, resolved once for its worker.
+    pub fn queue(&self, kind: QueueKind) -> QueueMetrics {
+        let counter = |outcome: JobOutcome| {
+            self.jobs.get_or_create_owned(&JobLabels {
+                queue: kind.suffix(),
+                outcome: outcome.label(),
+            })
+        };
+        QueueMetrics {
+            ok: counter(JobOutcome::Ok),
+            error: counter(JobOutcome::Error),
+            panic: counter(JobOutcome::Panic),
+            duration: self.job_duration.get_or_create_owned(&QueueLabel {
+                queue: kind.suffix(),
+            }),
+        }
+    }
+
+    /// One provider call: `code` is WhatsApp's error code, `http_status` whether an
+    /// answer came at all.
+    pub fn provider_call(&self, accepted: bool, answered: bool, code: Option<i64>, took: Duration) {
+        self.provider_duration.observe(took);
+        if accepted {
+            self.provider_accepted.inc();
+            return;
+        }
+        let outcome = if answered { "rejected" } else { "unreachable" };
+        let code = code.map_or_else(|| "none".to_owned(), |c| c.to_string());
+        self.provider_calls
+            .get_or_create(&ProviderLabels { outcome, code })
+            .inc();
+    }
+
+    /// One webhook attempt: `delivered`, `retry` or `failed`.
+    pub fn webhook_attempt(&self, outcome: &'static str, took: Duration) {
+        self.webhook_duration.observe(took);
+        self.webhook_attempts
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+    }
+
+    pub fn restarted(&self) {
+        self.restarts.inc();
+    }
+
+    /// Refreshes the queue gauges from Redis and renders every metric.
+    pub async fn scrape(&self, queues: &Queues, accept: Option<&str>) -> (&'static str, String) {
+        match queues.stats().await {
+            Ok(report) => {
+                for (kind, s) in QueueKind::ALL.into_iter().zip(report.queues) {
+                    let queue = kind.suffix();
+                    for (state, n) in [
+                        ("waiting", s.active),
+                        ("scheduled", s.scheduled_due + s.scheduled_later),
+                        ("scheduled_due", s.scheduled_due),
+                        ("inflight", s.inflight),
+                        ("dead", s.dead),
+                    ] {
+                        self.queue_jobs
+                            .get_or_create(&DepthLabels { queue, state })
+                            .set(n as i64);
+                    }
+                    self.queue_workers
+                        .get_or_create(&QueueLabel { queue })
+                        .set(s.workers as i64);
+                }
+                self.queue_stats_up.set(1);
+            }
+            Err(e) => {
+                tracing::warn!("metrics: cannot read queue stats: {e}");
+                self.queue_stats_up.set(0);
+            }
+        }
+        metrics::render(&self.registry, accept)
+    }
+}
+
+#[derive(Clone, Copy)]
+pub enum JobOutcome {
+    Ok,
+    Error,
+    Panic,
+}
+
+impl JobOutcome {
+    const ALL: [JobOutcome; 3] = [JobOutcome::Ok, JobOutcome::Error, JobOutcome::Panic];
+
+    fn label(self) -> &'static str {
+        match self {
+            JobOutcome::Ok => "ok",
+            JobOutcome::Error => "error",
+            JobOutcome::Panic => "panic",
+        }
+    }
+}
+
+/// One queue's job counters; cloning shares them.
+#[derive(Clone)]
+pub struct QueueMetrics {
+    ok: Counter,
+    error: Counter,
+    panic: Counter,
+    duration: DurationHistogram,
+}
+
+impl QueueMetrics {
+    pub fn finished(&self, outcome: JobOutcome, took: Duration) {
+        match outcome {
+            JobOutcome::Ok => self.ok.inc(),
+            JobOutcome::Error => self.error.inc(),
+            JobOutcome::Panic => self.panic.inc(),
+        };
+        self.duration.observe(took);
+    }
+}

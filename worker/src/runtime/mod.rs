@@ -1,0 +1,12 @@
+//! Running the worker: settings (`config`), what handlers share (`context`), apalis
+//! workers kept alive (`supervise`, woken by `poll`), queue housekeeping (`maintain`),
+//! SQL compared with Redis (`reconcile`), and metrics (`metrics`, `metrics_server`).
+
+pub mod config;
+pub mod context;
+pub mod maintain;
+pub mod metrics;
+pub mod metrics_server;
+pub mod poll;
+pub mod reconcile;
+pub mod supervise;

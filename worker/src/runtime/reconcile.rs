@@ -1,0 +1,237 @@
+//! The reconciler: SQL is the truth, Redis only holds work to do. Every few seconds it
+//! finds work SQL says is owed but no job carries, and queues it again:
+//! - `queued` campaigns get their dispatch job pushed again under the stored task id
+//!   (a no-op if Redis still has it);
+//! - `sending` messages whose lease ran out go back to `pending`;
+//! - running campaigns with due messages and no recent lane activity get their lanes
+//!   reopened;
+//! - stopped campaigns get their pending messages failed, and finished ones settled;
+//! - stored WhatsApp callbacks not applied after a while get their job pushed again;
+//! - webhook deliveries whose job vanished (or whose attempt died) are handed back to
+//!   the relay.
+//!
+//! Every action is a guarded update or an idempotent push, so any number of workers
+//! may reconcile at once.
+
+use std::sync::Arc;
+
+use apalis::prelude::TaskId;
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
+
+use waplify_shared::db::begin_write;
+use waplify_shared::db::entities::{campaign, message, webhook_delivery, whatsapp_callback};
+use waplify_shared::ids::{CallbackId, CampaignId, MessageId};
+use waplify_shared::jobs::{ApplyCallback, DispatchCampaign};
+use waplify_shared::status::{CampaignStatus, MessageStatus};
+use waplify_shared::transition::{self, Detail, MessageMove, Target};
+use waplify_shared::webhooks::DeliveryState;
+
+use super::context::Ctx;
+use crate::error::WorkError;
+use crate::send::dispatch::open_lanes;
+use crate::send::finalize;
+
+/// A queued campaign gets this long for its dispatch job to run before it is re-pushed.
+const QUEUED_GRACE: chrono::Duration = chrono::Duration::seconds(3);
+
+/// What one pass did, for logs and tests.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub dispatches_pushed: usize,
+    pub leases_expired: usize,
+    pub lanes_reopened: usize,
+    pub settled: usize,
+    pub callbacks_pushed: usize,
+    pub deliveries_released: usize,
+}
+
+pub async fn run(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        match pass(&ctx).await {
+            Ok(p) if p != Pass::default() => tracing::info!(?p, "reconciled"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("reconcile pass failed: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ctx.cfg.reconcile_every) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
+    let mut out = Pass {
+        dispatches_pushed: queued_dispatches(ctx).await?,
+        callbacks_pushed: unapplied_callbacks(ctx).await?,
+        deliveries_released: orphaned_deliveries(ctx).await?,
+        ..Pass::default()
+    };
+    let active = campaign::Entity::find()
+        .filter(
+            Condition::any()
+                .add(campaign::Column::Status.eq(CampaignStatus::Running))
+                .add(
+                    Condition::all()
+                        .add(campaign::Column::Status.eq(CampaignStatus::Failed))
+                        .add(campaign::Column::SettledAt.is_null()),
+                ),
+        )
+        .all(&ctx.db)
+        .await?;
+    for c in active {
+        out.leases_expired += expire_leases(ctx, &c.id).await?;
+        if c.status == CampaignStatus::Failed {
+            let code = c.error_code;
+            let reason = c
+                .error_message
+                .clone()
+                .unwrap_or_else(|| "campaign failed".into());
+            finalize::fail_pending(ctx, &c.id, code, &reason).await?;
+        } else if has_due(ctx, &c.id).await? && !ctx.queues.is_alive(&c.id).await? {
+            open_lanes(ctx, &c.id, c.total_contacts).await?;
+            out.lanes_reopened += 1;
+            continue;
+        }
+        if finalize::try_finish(ctx, &c.id).await? {
+            out.settled += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Re-pushes the dispatch job of every campaign queued a while ago, under its stored
+/// task id (a no-op while Redis still holds the job).
+async fn queued_dispatches(ctx: &Ctx) -> Result<usize, WorkError> {
+    let queued = campaign::Entity::find()
+        .filter(campaign::Column::Status.eq(CampaignStatus::Queued))
+        .filter(campaign::Column::QueuedAt.lt(Utc::now() - QUEUED_GRACE))
+        .all(&ctx.db)
+        .await?;
+    let mut pushed = 0;
+    for c in queued {
+        let Some(task_id) = c.task_id.as_deref().and_then(|t| t.parse::<TaskId>().ok()) else {
+            continue;
+        };
+        let job = DispatchCampaign { campaign_id: c.id };
+        ctx.queues.push(job, task_id, None).await?;
+        pushed += 1;
+    }
+    Ok(pushed)
+}
+
+/// A callback is normally applied within milliseconds of arriving.
+const CALLBACK_GRACE: chrono::Duration = chrono::Duration::seconds(10);
+/// A queued attempt waits at most this long for a worker before it is queued anew.
+const DELIVERY_GRACE: chrono::Duration = chrono::Duration::seconds(120);
+
+async fn unapplied_callbacks(ctx: &Ctx) -> Result<usize, WorkError> {
+    let ids: Vec<CallbackId> = whatsapp_callback::Entity::find()
+        .select_only()
+        .column(whatsapp_callback::Column::Id)
+        .filter(whatsapp_callback::Column::ProcessedAt.is_null())
+        .filter(whatsapp_callback::Column::ReceivedAt.lt(Utc::now() - CALLBACK_GRACE))
+        .limit(500)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?;
+    let n = ids.len();
+    if n > 0 {
+        let jobs = ids
+            .into_iter()
+            .map(|callback_id| ApplyCallback { callback_id })
+            .collect();
+        ctx.queues.push_many(jobs).await?;
+    }
+    Ok(n)
+}
+
+/// Pending deliveries whose attempt's lease ran out, or whose job never ran, lose
+/// their job token; the relay queues a fresh job, and the old one, should it still
+/// run, finds the token changed and does nothing.
+async fn orphaned_deliveries(ctx: &Ctx) -> Result<usize, WorkError> {
+    let now = Utc::now();
+    let released = webhook_delivery::Entity::update_many()
+        .col_expr(
+            webhook_delivery::Column::JobId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            webhook_delivery::Column::LeaseUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(webhook_delivery::Column::State.eq(DeliveryState::Pending))
+        .filter(webhook_delivery::Column::JobId.is_not_null())
+        .filter(
+            Condition::any()
+                .add(webhook_delivery::Column::LeaseUntil.lt(now))
+                .add(
+                    Condition::all()
+                        .add(webhook_delivery::Column::LeaseUntil.is_null())
+                        .add(webhook_delivery::Column::NextAttemptAt.lt(now - DELIVERY_GRACE)),
+                ),
+        )
+        .exec(&ctx.db)
+        .await?;
+    Ok(released.rows_affected as usize)
+}
+
+async fn has_due(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, WorkError> {
+    let due = message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::CampaignId.eq(campaign_id.clone()))
+        .filter(message::Column::Status.eq(MessageStatus::Pending))
+        .filter(message::Column::NextAttemptAt.lte(Utc::now()))
+        .limit(1)
+        .into_tuple::<MessageId>()
+        .one(&ctx.db)
+        .await?;
+    Ok(due.is_some())
+}
+
+/// Hands messages whose claim expired (their worker died or hung) back for sending.
+async fn expire_leases(ctx: &Ctx, campaign_id: &CampaignId) -> Result<usize, WorkError> {
+    let now = Utc::now();
+    let expired: Vec<MessageId> = message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::CampaignId.eq(campaign_id.clone()))
+        .filter(message::Column::Status.eq(MessageStatus::Sending))
+        .filter(message::Column::LeaseUntil.lt(now))
+        .limit(5000)
+        .into_tuple::<MessageId>()
+        .all(&ctx.db)
+        .await?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    let txn = begin_write(&ctx.db).await?;
+    let moved = transition::messages(
+        &txn,
+        MessageMove {
+            campaign_id,
+            target: Target::Ids(&expired),
+            from: MessageStatus::Sending,
+            to: MessageStatus::Pending,
+            claim: None,
+            sets: vec![
+                (message::Column::NextAttemptAt, Expr::value(now)),
+                (message::Column::Claim, Expr::value(Option::<String>::None)),
+                (
+                    message::Column::LeaseUntil,
+                    Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                ),
+            ],
+            detail: Detail::Same(Some("lease expired; the claiming worker stopped".into())),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    if !moved.is_empty() {
+        tracing::warn!(%campaign_id, count = moved.len(), "expired claims handed back");
+    }
+    Ok(moved.len())
+}

@@ -1,0 +1,146 @@
+//! One round for a claim: call the provider, judge each answer, record it, schedule the
+//! retries, and stop the campaign on a fatal answer.
+//!
+//! Results are recorded as calls return, not once per batch: a crash between the
+//! provider's acceptance and our SQL write is the one way a recipient can get a message
+//! twice. Each flush takes every result that arrived meanwhile, so however the calls
+//! bunch up, a result waits at most one transaction before it is on record.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::TaskId;
+use chrono::{DateTime, Utc};
+
+use waplify_shared::ids::{CampaignId, MessageId};
+use waplify_shared::jobs::RetryMessage;
+use waplify_shared::queue::new_task_id;
+
+use super::claim::Claim;
+use super::record::{Outcome, Recorded, record};
+use super::spec::Spec;
+use super::{calls, finalize};
+use crate::error::WorkError;
+use crate::runtime::context::Ctx;
+
+/// How long a result may wait for others to share its transaction.
+const FLUSH_WAIT: Duration = Duration::from_millis(2);
+
+/// The totals of one claim's round.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    pub sent: usize,
+    pub failed: usize,
+    pub retried: usize,
+    pub fatal: bool,
+}
+
+pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Delivered, WorkError> {
+    let mut results = calls::start(ctx, spec, claim.messages);
+    let mut total = Delivered::default();
+    let mut first_error = None;
+    let mut open = true;
+    while open {
+        // Wait for one result, then gather whatever else arrives within FLUSH_WAIT (and
+        // everything that queued up during the previous flush) into one transaction.
+        let Some(first) = results.recv().await else {
+            break;
+        };
+        let mut pending = vec![first];
+        let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, results.recv()).await {
+                Ok(Some(result)) => pending.push(result),
+                Ok(None) => {
+                    open = false;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let outcomes = pending
+            .into_iter()
+            .map(|(message, call)| Outcome {
+                verdict: ctx.policy.verdict(&call.answer, message.attempt),
+                message,
+                call,
+            })
+            .collect();
+        flush(
+            ctx,
+            spec,
+            &claim.token,
+            outcomes,
+            &mut total,
+            &mut first_error,
+        )
+        .await;
+    }
+    match first_error {
+        // Unrecorded messages stay `sending` until their lease expires; the reconciler
+        // hands them back.
+        Some(e) => Err(e),
+        None => Ok(total),
+    }
+}
+
+async fn flush(
+    ctx: &Ctx,
+    spec: &Spec,
+    claim: &str,
+    outcomes: Vec<Outcome>,
+    total: &mut Delivered,
+    first_error: &mut Option<WorkError>,
+) {
+    let n = outcomes.len();
+    let t = std::time::Instant::now();
+    let result = record(&ctx.db, &spec.campaign_id, claim, outcomes).await;
+    tracing::debug!(n, ms = t.elapsed().as_millis() as u64, "flushed");
+    let recorded: Recorded = match result {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(campaign_id = %spec.campaign_id, "recording provider results failed: {e}");
+            first_error.get_or_insert(e.into());
+            return;
+        }
+    };
+    total.sent += recorded.sent;
+    total.failed += recorded.failed;
+    total.retried += recorded.retries.len();
+    schedule_retries(ctx, &spec.campaign_id, &recorded.retries).await;
+    if let Some((code, message)) = &recorded.fatal
+        && !total.fatal
+    {
+        total.fatal = true;
+        if let Err(e) = finalize::fail_campaign(ctx, &spec.campaign_id, *code, message).await {
+            first_error.get_or_insert(e);
+        }
+    }
+}
+
+/// Pushes one delayed job per retried message, each in a second that still has room
+/// (see `Queues::retry_slot`). A push that fails is not lost: the message is
+/// `pending` in SQL and the reconciler opens a lane for it once it is due.
+async fn schedule_retries(
+    ctx: &Ctx,
+    campaign_id: &CampaignId,
+    retries: &[(MessageId, DateTime<Utc>)],
+) {
+    for (message_id, at) in retries {
+        // Round up: the job must not become due before the message is.
+        let wanted = (at.timestamp_millis() as u64).div_ceil(1000);
+        let result = async {
+            let second = ctx.queues.retry_slot(wanted).await?;
+            let job = RetryMessage {
+                campaign_id: campaign_id.clone(),
+                message_id: message_id.clone(),
+            };
+            let id: TaskId = new_task_id();
+            ctx.queues.push(job, id, Some(second)).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(%campaign_id, %message_id, "retry push failed, the reconciler will pick it up: {e}");
+        }
+    }
+}

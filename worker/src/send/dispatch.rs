@@ -1,0 +1,83 @@
+//! Starting a queued campaign: `queued -> running`, then its probe (one message
+//! alone), whose success opens the send lanes.
+
+use std::sync::Arc;
+
+use apalis::prelude::{BoxDynError, Data};
+use chrono::Utc;
+use sea_orm::EntityTrait;
+use sea_orm::sea_query::Expr;
+
+use waplify_shared::db::entities::campaign;
+use waplify_shared::ids::CampaignId;
+use waplify_shared::jobs::{DispatchCampaign, SendBatch};
+use waplify_shared::queue::new_task_id;
+use waplify_shared::status::CampaignStatus;
+use waplify_shared::transition;
+
+use crate::error::WorkError;
+use crate::runtime::context::Ctx;
+
+pub async fn handle(job: DispatchCampaign, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
+    if let Err(e) = start(&ctx, &job).await {
+        // The campaign stays `queued` (or `running` without lanes); the reconciler
+        // re-pushes this job or reopens its lanes.
+        tracing::warn!(campaign_id = %job.campaign_id, "dispatch failed: {e}");
+    }
+    Ok(())
+}
+
+async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
+    let id = &job.campaign_id;
+    let Some(c) = campaign::Entity::find_by_id(id.clone())
+        .one(&ctx.db)
+        .await?
+    else {
+        tracing::warn!(campaign_id = %id, "dispatch for an unknown campaign");
+        return Ok(());
+    };
+    match c.status {
+        CampaignStatus::Queued => {
+            let now = Utc::now();
+            transition::campaign(
+                &ctx.db,
+                id,
+                CampaignStatus::Running,
+                now,
+                vec![(campaign::Column::StartedAt, Expr::value(now))],
+            )
+            .await?;
+            ctx.specs.forget(id);
+        }
+        // A repeated dispatch (after a crash) reopens lanes; claims keep sends single.
+        CampaignStatus::Running => {}
+        _ => return Ok(()),
+    }
+    ctx.queues.mark_alive(id, ctx.cfg.stall).await?;
+    let probe = SendBatch {
+        campaign_id: id.clone(),
+        probe: true,
+    };
+    ctx.queues.push(probe, new_task_id(), None).await?;
+    ctx.wake_send.wake();
+    tracing::info!(campaign_id = %id, recipients = c.total_contacts, "campaign running");
+    Ok(())
+}
+
+/// Pushes the campaign's send lanes: as many as configured, no more than its batches.
+pub async fn open_lanes(
+    ctx: &Ctx,
+    campaign_id: &CampaignId,
+    recipients: i64,
+) -> Result<(), WorkError> {
+    let batches = (recipients.max(1) as u64).div_ceil(ctx.cfg.batch_size);
+    let lanes = batches.min(ctx.cfg.lanes as u64).max(1) as usize;
+    ctx.queues.mark_alive(campaign_id, ctx.cfg.stall).await?;
+    let lane = SendBatch {
+        campaign_id: campaign_id.clone(),
+        probe: false,
+    };
+    ctx.queues.push_many(vec![lane; lanes]).await?;
+    ctx.wake_send.wake();
+    Ok(())
+}

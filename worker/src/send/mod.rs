@@ -1,0 +1,25 @@
+//! Sending a campaign, in the order it happens:
+//!
+//! 1. `dispatch`: the job `send_campaign` queued; `queued -> running`, then a probe.
+//! 2. `lane`: a send lane's step; it takes the number's budget (`throttle`), claims a
+//!    batch (`claim`), and `deliver`s it.
+//! 3. `deliver`: provider calls for the claimed messages (`calls`, through the Cloud
+//!    API client `provider` with bodies from `template`), each answer judged
+//!    (`verdict`), recorded as it returns (`record`), retries scheduled (`retry_job`).
+//! 4. `finalize`: completion, a campaign-fatal stop, and credit settlement.
+//!
+//! `spec` caches how to send each campaign (template, sender, rate).
+
+pub mod calls;
+pub mod claim;
+pub mod deliver;
+pub mod dispatch;
+pub mod finalize;
+pub mod lane;
+pub mod provider;
+pub mod record;
+pub mod retry_job;
+pub mod spec;
+pub mod template;
+pub mod throttle;
+pub mod verdict;

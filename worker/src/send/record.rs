@@ -1,0 +1,273 @@
+//! Recording what the provider said: every call in `provider_calls`, and each
+//! message's move out of `sending`, fenced by the claim token, in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+
+use waplify_shared::db::entities::{message, provider_call};
+use waplify_shared::db::sql::case_by;
+use waplify_shared::db::{Db, begin_write};
+use waplify_shared::ids::{CampaignId, MessageId};
+use waplify_shared::status::MessageStatus;
+use waplify_shared::transition::{self, Detail, MessageMove, Target};
+
+use super::claim::Claimed;
+use super::provider::{Answer, Call};
+use super::verdict::Verdict;
+
+/// One message's call and what to do about it.
+pub struct Outcome {
+    pub message: Claimed,
+    pub call: Call,
+    pub verdict: Verdict,
+}
+
+/// What the transaction changed.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    pub sent: usize,
+    pub failed: usize,
+    /// Messages handed back for a retry, and when.
+    pub retries: Vec<(MessageId, DateTime<Utc>)>,
+    /// The first campaign-fatal answer, if any.
+    pub fatal: Option<(Option<i32>, String)>,
+}
+
+/// A provider error as stored: code and text.
+type Failure = (Option<i32>, String);
+
+/// The outcomes of one flush, grouped by where their messages go.
+#[derive(Default)]
+struct Sorted {
+    sent: Vec<(MessageId, String)>,
+    retry: Vec<(MessageId, DateTime<Utc>, Failure)>,
+    failed: Vec<(MessageId, Failure)>,
+    fatal: Option<Failure>,
+    calls: Vec<provider_call::ActiveModel>,
+}
+
+pub async fn record(
+    db: &Db,
+    campaign_id: &CampaignId,
+    claim: &str,
+    outcomes: Vec<Outcome>,
+) -> Result<Recorded, DbErr> {
+    let now = Utc::now();
+    let sorted = sort(campaign_id, outcomes, now);
+    let out = |to, details| MoveOut {
+        campaign_id,
+        claim,
+        to,
+        details,
+    };
+    let txn = begin_write(db).await?;
+    let sent = out(MessageStatus::Sent, details_sent(&sorted.sent))
+        .apply(&txn, sets_sent(&sorted.sent, now), now)
+        .await?;
+    let retried = out(MessageStatus::Pending, details_retry(&sorted.retry))
+        .apply(&txn, sets_retry(&sorted.retry), now)
+        .await?;
+    let failed = out(MessageStatus::Failed, details_failed(&sorted.failed))
+        .apply(&txn, sets_failed(&sorted.failed, now), now)
+        .await?;
+    if !sorted.calls.is_empty() {
+        provider_call::Entity::insert_many(sorted.calls)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    let retry_at: HashMap<MessageId, DateTime<Utc>> = sorted
+        .retry
+        .into_iter()
+        .map(|(id, at, _)| (id, at))
+        .collect();
+    Ok(Recorded {
+        sent: sent.len(),
+        failed: failed.len(),
+        retries: retried
+            .into_iter()
+            .map(|id| {
+                let at = retry_at[&id];
+                (id, at)
+            })
+            .collect(),
+        fatal: sorted.fatal,
+    })
+}
+
+/// Groups the outcomes and builds their `provider_calls` rows.
+fn sort(campaign_id: &CampaignId, outcomes: Vec<Outcome>, now: DateTime<Utc>) -> Sorted {
+    let mut out = Sorted::default();
+    for o in outcomes {
+        let (http_status, code, error) = match &o.call.answer {
+            Answer::Accepted { .. } => (Some(200), None, None),
+            Answer::Rejected {
+                http_status,
+                code,
+                message,
+                ..
+            } => (
+                http_status.map(i32::from),
+                code.and_then(|c| i32::try_from(c).ok()),
+                Some(message.clone()),
+            ),
+        };
+        let failure = (code, error.clone().unwrap_or_default());
+        let id = o.message.id.clone();
+        match &o.verdict {
+            Verdict::Sent { wamid } => out.sent.push((id, wamid.clone())),
+            Verdict::Retry { delay } => {
+                let at = now + chrono::Duration::from_std(*delay).unwrap_or_default();
+                out.retry.push((id, at, failure));
+            }
+            Verdict::Failed => out.failed.push((id, failure)),
+            Verdict::Fatal => {
+                out.fatal.get_or_insert_with(|| failure.clone());
+                out.failed.push((id, failure));
+            }
+        }
+        out.calls.push(provider_call::ActiveModel {
+            id: NotSet,
+            message_id: Set(o.message.id),
+            campaign_id: Set(campaign_id.clone()),
+            attempt: Set(o.message.attempt),
+            outcome: Set(o.verdict.outcome()),
+            http_status: Set(http_status),
+            error_code: Set(code),
+            error_message: Set(error),
+            latency_ms: Set(o.call.latency.as_millis().min(i32::MAX as u128) as i32),
+            at: Set(now),
+        });
+    }
+    out
+}
+
+fn details_sent(sent: &[(MessageId, String)]) -> HashMap<MessageId, String> {
+    sent.iter().cloned().collect()
+}
+
+fn sets_sent(
+    sent: &[(MessageId, String)],
+    now: DateTime<Utc>,
+) -> Vec<(message::Column, SimpleExpr)> {
+    vec![
+        (message::Column::Wamid, by_id(sent.iter().cloned())),
+        (message::Column::SentAt, Expr::value(now)),
+        (message::Column::LeaseUntil, null_time()),
+        (message::Column::ErrorCode, Expr::value(Option::<i32>::None)),
+        (
+            message::Column::ErrorMessage,
+            Expr::value(Option::<String>::None),
+        ),
+    ]
+}
+
+fn details_retry(retry: &[(MessageId, DateTime<Utc>, Failure)]) -> HashMap<MessageId, String> {
+    retry
+        .iter()
+        .map(|(id, at, failure)| {
+            let what = format!("retry at {}", at.to_rfc3339());
+            (id.clone(), describe(what, failure))
+        })
+        .collect()
+}
+
+fn sets_retry(retry: &[(MessageId, DateTime<Utc>, Failure)]) -> Vec<(message::Column, SimpleExpr)> {
+    vec![
+        (
+            message::Column::NextAttemptAt,
+            by_id(retry.iter().map(|r| (r.0.clone(), r.1))),
+        ),
+        (
+            message::Column::ErrorCode,
+            by_id(retry.iter().map(|r| (r.0.clone(), r.2.0))),
+        ),
+        (
+            message::Column::ErrorMessage,
+            by_id(retry.iter().map(|r| (r.0.clone(), r.2.1.clone()))),
+        ),
+        (message::Column::Claim, Expr::value(Option::<String>::None)),
+        (message::Column::LeaseUntil, null_time()),
+    ]
+}
+
+fn details_failed(failed: &[(MessageId, Failure)]) -> HashMap<MessageId, String> {
+    failed
+        .iter()
+        .map(|(id, failure)| (id.clone(), describe("failed".into(), failure)))
+        .collect()
+}
+
+fn sets_failed(
+    failed: &[(MessageId, Failure)],
+    now: DateTime<Utc>,
+) -> Vec<(message::Column, SimpleExpr)> {
+    vec![
+        (message::Column::FailedAt, Expr::value(now)),
+        (
+            message::Column::ErrorCode,
+            by_id(failed.iter().map(|f| (f.0.clone(), f.1.0))),
+        ),
+        (
+            message::Column::ErrorMessage,
+            by_id(failed.iter().map(|f| (f.0.clone(), f.1.1.clone()))),
+        ),
+        (message::Column::LeaseUntil, null_time()),
+    ]
+}
+
+/// Moves a group of claimed messages out of `sending`, with one history detail each.
+struct MoveOut<'a> {
+    campaign_id: &'a CampaignId,
+    claim: &'a str,
+    to: MessageStatus,
+    details: HashMap<MessageId, String>,
+}
+
+impl MoveOut<'_> {
+    async fn apply<C: ConnectionTrait>(
+        self,
+        db: &C,
+        sets: Vec<(message::Column, SimpleExpr)>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MessageId>, DbErr> {
+        if self.details.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<MessageId> = self.details.keys().cloned().collect();
+        let moved = transition::messages(
+            db,
+            MessageMove {
+                campaign_id: self.campaign_id,
+                target: Target::Ids(&ids),
+                from: MessageStatus::Sending,
+                to: self.to,
+                claim: Some(self.claim),
+                sets,
+                detail: Detail::PerId(self.details),
+            },
+            now,
+        )
+        .await?;
+        Ok(moved.into_iter().map(|m| m.id).collect())
+    }
+}
+
+/// `CASE id WHEN … THEN … END` over message ids.
+fn by_id<V: Into<sea_orm::Value>>(pairs: impl IntoIterator<Item = (MessageId, V)>) -> SimpleExpr {
+    case_by(message::Column::Id, pairs)
+}
+
+fn describe(what: String, (code, message): &Failure) -> String {
+    match code {
+        Some(c) => format!("{what}: ({c}) {message}"),
+        None => format!("{what}: {message}"),
+    }
+}
+
+fn null_time() -> SimpleExpr {
+    Expr::value(Option::<DateTime<Utc>>::None)
+}

@@ -1,0 +1,107 @@
+//! How to send a campaign's messages (template body, sender, rate), read from SQL and
+//! cached for a few seconds: campaign, template and number rarely change once a
+//! campaign runs, and the cache spares three reads per batch.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sea_orm::{DbErr, EntityTrait};
+
+use waplify_shared::db::Db;
+use waplify_shared::db::entities::{campaign, template, whatsapp_number};
+use waplify_shared::ids::{CampaignId, NumberId};
+use waplify_shared::status::{CampaignStatus, NumberStatus};
+
+use super::provider::Sender;
+use super::template::Template;
+
+/// How to send a campaign's messages.
+#[derive(Debug)]
+pub struct Spec {
+    pub campaign_id: CampaignId,
+    pub status: CampaignStatus,
+    pub recipients: i64,
+    pub number_id: NumberId,
+    pub number_active: bool,
+    pub mps: u64,
+    pub sender: Sender,
+    pub template: Template,
+}
+
+const SPEC_TTL: Duration = Duration::from_secs(5);
+
+/// Specs by campaign, each kept for [`SPEC_TTL`].
+#[derive(Default)]
+pub struct SpecCache(Mutex<HashMap<CampaignId, (Instant, Arc<Spec>)>>);
+
+impl SpecCache {
+    /// The send spec of a campaign, `None` if it does not exist.
+    pub async fn get(&self, db: &Db, campaign_id: &CampaignId) -> Result<Option<Arc<Spec>>, DbErr> {
+        if let Some((at, spec)) = self.0.lock().expect("spec cache").get(campaign_id)
+            && at.elapsed() < SPEC_TTL
+        {
+            return Ok(Some(spec.clone()));
+        }
+        let Some(spec) = load(db, campaign_id).await? else {
+            return Ok(None);
+        };
+        let spec = Arc::new(spec);
+        let mut cache = self.0.lock().expect("spec cache");
+        if cache.len() > 1000 {
+            cache.retain(|_, (at, _)| at.elapsed() < SPEC_TTL);
+        }
+        cache.insert(campaign_id.clone(), (Instant::now(), spec.clone()));
+        Ok(Some(spec))
+    }
+
+    /// Drops a cached spec, after the campaign's status changed under it.
+    pub fn forget(&self, campaign_id: &CampaignId) {
+        self.0.lock().expect("spec cache").remove(campaign_id);
+    }
+}
+
+async fn load(db: &Db, campaign_id: &CampaignId) -> Result<Option<Spec>, DbErr> {
+    let Some(c) = campaign::Entity::find_by_id(campaign_id.clone())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let t = template::Entity::find_by_id(c.template_id.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("template {}", c.template_id)))?;
+    let n = whatsapp_number::Entity::find_by_id(c.number_id.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("number {}", c.number_id)))?;
+    let vars = |json: &str, count: i32| -> Vec<String> {
+        let map: HashMap<String, String> = serde_json::from_str(json).unwrap_or_default();
+        (1..=count)
+            .map(|i| map.get(&i.to_string()).cloned().unwrap_or_default())
+            .collect()
+    };
+    let template = Template::new(
+        &t.name,
+        &t.language,
+        t.header_format,
+        &vars(&c.header_data, t.header_vars),
+        &vars(&c.body_data, t.body_vars),
+        c.media_url.as_deref(),
+        c.filename.as_deref(),
+    );
+    Ok(Some(Spec {
+        status: c.status,
+        recipients: c.total_contacts,
+        campaign_id: c.id,
+        number_id: n.id,
+        number_active: n.status == NumberStatus::Active,
+        mps: n.mps.max(1) as u64,
+        sender: Sender {
+            phone_number_id: n.phone_number_id,
+            access_token: n.access_token,
+        },
+        template,
+    }))
+}

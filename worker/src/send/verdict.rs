@@ -1,0 +1,197 @@
+//! Classifying provider answers: sent, retry later, failed for this recipient, or
+//! fatal for the whole campaign. The backend's own retry loop (25 attempts, 1 s apart)
+//! is never used: every handler succeeds, and a retry is a new delayed job timed here.
+
+use std::time::Duration;
+
+use waplify_shared::status::ProviderOutcome;
+
+use super::provider::Answer;
+use crate::backoff::Backoff;
+
+/// Error codes worth another try: throttling, temporary unavailability.
+pub const TRANSIENT_CODES: &[i64] = &[1, 2, 4, 80007, 130429, 131000, 131056, 131057];
+/// Error codes that doom every recipient of the campaign (template, token, account).
+pub const FATAL_CODES: &[i64] = &[132000, 132001, 132015, 132016, 190, 131048, 368];
+
+/// What to do with a recipient after one provider call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Sent {
+        wamid: String,
+    },
+    /// Try again after `delay`.
+    Retry {
+        delay: Duration,
+    },
+    /// This recipient cannot be sent to.
+    Failed,
+    /// Nobody in this campaign can be sent to: stop it.
+    Fatal,
+}
+
+impl Verdict {
+    /// How the call is recorded in `provider_calls`.
+    pub fn outcome(&self) -> ProviderOutcome {
+        match self {
+            Verdict::Sent { .. } => ProviderOutcome::Sent,
+            Verdict::Retry { .. } => ProviderOutcome::Retry,
+            Verdict::Failed => ProviderOutcome::Failed,
+            Verdict::Fatal => ProviderOutcome::Fatal,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: i32,
+    /// Delay before the second attempt, doubling per attempt up to its cap, ±20%.
+    pub backoff: Backoff,
+}
+
+impl RetryPolicy {
+    pub fn new(max_attempts: i32, base: Duration, max: Duration) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts,
+            backoff: Backoff {
+                base,
+                max,
+                jitter: 0.2,
+            },
+        }
+    }
+
+    /// `attempt` is the number of the call just made (1 for the first).
+    pub fn verdict(&self, answer: &Answer, attempt: i32) -> Verdict {
+        let (http_status, code, retry_after) = match answer {
+            Answer::Accepted { wamid } => {
+                return Verdict::Sent {
+                    wamid: wamid.clone(),
+                };
+            }
+            Answer::Rejected {
+                http_status,
+                code,
+                retry_after,
+                ..
+            } => (*http_status, *code, *retry_after),
+        };
+        let transient = match code {
+            Some(c) if FATAL_CODES.contains(&c) => return Verdict::Fatal,
+            Some(c) if TRANSIENT_CODES.contains(&c) => true,
+            Some(_) => matches!(http_status, Some(429) | Some(500..=599)),
+            None => match http_status {
+                None => true,
+                Some(401) => return Verdict::Fatal,
+                Some(s) => s == 429 || s >= 500 || (200..300).contains(&s),
+            },
+        };
+        if !transient || attempt >= self.max_attempts {
+            return Verdict::Failed;
+        }
+        let delay = self
+            .backoff
+            .delay(attempt.max(1) as u32 - 1)
+            .max(retry_after.unwrap_or_default());
+        Verdict::Retry { delay }
+    }
+
+    /// The schedule without jitter, for documentation and tests.
+    pub fn nominal(&self) -> Vec<Duration> {
+        (0..self.max_attempts.max(1) as u32 - 1)
+            .map(|step| self.backoff.nominal(step))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy::new(4, Duration::from_secs(2), Duration::from_secs(5))
+    }
+
+    fn rejected(status: Option<u16>, code: Option<i64>) -> Answer {
+        Answer::Rejected {
+            http_status: status,
+            code,
+            message: "x".into(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn classifies() {
+        let p = policy();
+        assert!(matches!(
+            p.verdict(&rejected(Some(503), Some(2)), 1),
+            Verdict::Retry { .. }
+        ));
+        assert!(matches!(
+            p.verdict(&rejected(Some(429), Some(130429)), 1),
+            Verdict::Retry { .. }
+        ));
+        assert!(matches!(
+            p.verdict(&rejected(None, None), 1),
+            Verdict::Retry { .. }
+        ));
+        assert!(matches!(
+            p.verdict(&rejected(Some(500), None), 1),
+            Verdict::Retry { .. }
+        ));
+        assert_eq!(
+            p.verdict(&rejected(Some(400), Some(131026)), 1),
+            Verdict::Failed
+        );
+        assert_eq!(
+            p.verdict(&rejected(Some(400), Some(100)), 1),
+            Verdict::Failed
+        );
+        assert_eq!(
+            p.verdict(&rejected(Some(400), Some(132001)), 1),
+            Verdict::Fatal
+        );
+        assert_eq!(
+            p.verdict(&rejected(Some(401), Some(190)), 1),
+            Verdict::Fatal
+        );
+        assert_eq!(p.verdict(&rejected(Some(503), Some(2)), 4), Verdict::Failed);
+        assert_eq!(
+            p.verdict(&Answer::Accepted { wamid: "w".into() }, 1),
+            Verdict::Sent { wamid: "w".into() }
+        );
+    }
+
+    #[test]
+    fn backs_off_exponentially_with_jitter_and_honours_retry_after() {
+        let p = policy();
+        assert_eq!(
+            p.nominal(),
+            vec![
+                Duration::from_secs(2),
+                Duration::from_secs(4),
+                Duration::from_secs(5)
+            ]
+        );
+        for _ in 0..100 {
+            let d = p.backoff.delay(1);
+            assert!(
+                d >= Duration::from_millis(3200) && d <= Duration::from_millis(4800),
+                "{d:?}"
+            );
+        }
+        let answer = Answer::Rejected {
+            http_status: Some(429),
+            code: Some(130429),
+            message: "slow down".into(),
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(
+            p.verdict(&answer, 1),
+            Verdict::Retry {
+                delay: Duration::from_secs(30)
+            }
+        );
+    }
+}
