@@ -25,7 +25,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: ApiConfig) -> Result<Application, ConfigError> {
-        let db = db::connect(&config.common.database_url).await?;
+        let db = db::connect_with(
+            &config.common.database_url,
+            config.common.db_max_connections,
+        )
+        .await?;
         db::ensure_schema(&db, config.common.auto_migrate).await?;
         let redis = queue::connect(&config.common.redis_url).await?;
         let state = AppState {

@@ -93,6 +93,9 @@ pub struct CommonConfig {
     pub auto_migrate: bool,
     /// `WEBHOOK_ALLOW_NETWORKS`: internal address classes webhooks may target.
     pub webhook_networks: AllowedNetworks,
+    /// `DATABASE_MAX_CONNECTIONS`: the process's SQL pool size; unset or 0 is 20 on
+    /// PostgreSQL, 8 on SQLite.
+    pub db_max_connections: Option<u32>,
 }
 
 impl CommonConfig {
@@ -123,6 +126,7 @@ impl CommonConfig {
             auto_migrate: flag("WAPLIFY_AUTO_MIGRATE", false)?,
             webhook_networks: AllowedNetworks::parse(&string("WEBHOOK_ALLOW_NETWORKS", ""))
                 .map_err(|e| ConfigError::new("WEBHOOK_ALLOW_NETWORKS", e))?,
+            db_max_connections: Some(parse("DATABASE_MAX_CONNECTIONS", 0u32)?).filter(|n| *n > 0),
         })
     }
 }

@@ -136,60 +136,37 @@ macro_rules! hex_id {
     };
 }
 
-hex_id!(
-    /// An account (customer).
-    AccountId, "account_id"
-);
-hex_id!(
-    /// A campaign.
-    CampaignId, "campaign_id"
-);
-hex_id!(
-    /// One message: one recipient of one campaign.
-    MessageId, "message_id"
-);
-hex_id!(
-    /// A contact of an account.
-    ContactId, "contact_id"
-);
-hex_id!(
-    /// A message template.
-    TemplateId, "template_id"
-);
-hex_id!(
-    /// A WhatsApp Business phone number (WABA phone).
-    NumberId, "waba_phone_id"
-);
-hex_id!(
-    /// An API key row (not the key itself).
-    KeyId, "key_id"
-);
-hex_id!(
-    /// A customer's webhook endpoint.
-    WebhookId, "webhook_id"
-);
-hex_id!(
-    /// One event for one webhook endpoint (also its `webhook-id` header).
-    DeliveryId, "delivery_id"
-);
-hex_id!(
-    /// A stored WhatsApp callback body.
-    CallbackId, "callback_id"
-);
+/// Declares every id type, and the list of their names for [`InvalidId::for_param`].
+macro_rules! hex_ids {
+    ($($(#[$doc:meta])* $name:ident, $what:literal;)+) => {
+        $(hex_id!($(#[$doc])* $name, $what);)+
 
-/// Every id's name, for [`InvalidId::for_param`].
-const ALL_WHATS: [&str; 10] = [
-    AccountId::WHAT,
-    CampaignId::WHAT,
-    MessageId::WHAT,
-    ContactId::WHAT,
-    TemplateId::WHAT,
-    NumberId::WHAT,
-    KeyId::WHAT,
-    WebhookId::WHAT,
-    DeliveryId::WHAT,
-    CallbackId::WHAT,
-];
+        const ALL_WHATS: &[&str] = &[$($name::WHAT),+];
+    };
+}
+
+hex_ids! {
+    /// An account (customer).
+    AccountId, "account_id";
+    /// A campaign.
+    CampaignId, "campaign_id";
+    /// One message: one recipient of one campaign.
+    MessageId, "message_id";
+    /// A contact of an account.
+    ContactId, "contact_id";
+    /// A message template.
+    TemplateId, "template_id";
+    /// A WhatsApp Business phone number (WABA phone).
+    NumberId, "waba_phone_id";
+    /// An API key row (not the key itself).
+    KeyId, "key_id";
+    /// A customer's webhook endpoint.
+    WebhookId, "webhook_id";
+    /// One event for one webhook endpoint (also its `webhook-id` header).
+    DeliveryId, "delivery_id";
+    /// A stored WhatsApp callback body.
+    CallbackId, "callback_id";
+}
 
 #[cfg(feature = "openapi")]
 mod openapi;
@@ -221,6 +198,11 @@ mod tests {
             assert_eq!(err.to_string(), "Invalid campaign_id", "{bad}");
         }
         assert!(CampaignId::parse("507f1f77bcf86cd799439011").is_ok());
+        assert_eq!(
+            InvalidId::for_param("webhook_id").map(|e| e.to_string()),
+            Some("Invalid webhook_id".to_owned())
+        );
+        assert_eq!(InvalidId::for_param("page"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod apikey;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod ids;
 pub mod jobs;
 pub mod ledger;

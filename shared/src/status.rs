@@ -72,6 +72,20 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Where a delivery is (`webhook_deliveries.state`).
+    DeliveryState {
+        /// Waiting for its first or next attempt.
+        Pending => "pending",
+        /// An attempt got a 2xx.
+        Delivered => "delivered",
+        /// Refused with a non-retryable status, or out of retries.
+        Failed => "failed",
+        /// The endpoint was deleted first.
+        Cancelled => "cancelled",
+    }
+);
+
 impl HeaderFormat {
     pub fn needs_media(self) -> bool {
         matches!(
@@ -145,6 +159,11 @@ mod tests {
             assert_eq!(s.as_str().parse::<MessageStatus>().unwrap(), *s);
         }
         assert!("paused".parse::<CampaignStatus>().is_err());
+        assert_eq!(
+            "pending".parse::<DeliveryState>().unwrap(),
+            DeliveryState::Pending
+        );
+        assert!("pendng".parse::<DeliveryState>().is_err());
     }
 
     #[test]

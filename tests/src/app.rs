@@ -4,9 +4,6 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
-use serde_json::{Value, json};
-
 use waplify_api::http::ratelimit::RateLimit;
 use waplify_api::{ApiConfig, Application, InboundConfig};
 use waplify_shared::config::CommonConfig;
@@ -14,6 +11,7 @@ use waplify_shared::queue::{self, Queues};
 use waplify_shared::webhooks::target::AllowedNetworks;
 use waplify_worker::{Worker, WorkerConfig};
 
+pub use crate::client::{Client, phone, read};
 use crate::testdb::TestDb;
 
 pub struct TestApp {
@@ -107,6 +105,9 @@ fn common(database_url: &str, redis_url: &str, prefix: &str) -> CommonConfig {
         credits_per_message: 1,
         auto_migrate: false,
         webhook_networks: test_networks(),
+        // The API and each worker of a test open their own pool, as their processes
+        // would; small pools keep parallel tests inside PostgreSQL's connection limit.
+        db_max_connections: Some(10),
     }
 }
 
@@ -200,140 +201,6 @@ impl TestApp {
     }
 }
 
-/// An HTTP client for one running API, with the calls tests make.
-pub struct Client {
-    pub base: String,
-    pub http: reqwest::Client,
-}
-
-impl Client {
-    pub fn new(base: &str) -> Client {
-        Client {
-            base: base.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub async fn get(&self, path: &str, key: Option<&str>) -> (StatusCode, Value) {
-        let mut req = self.http.get(self.url(path));
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        read(req.send().await.expect("GET")).await
-    }
-
-    pub async fn post(
-        &self,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self.http.post(self.url(path));
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        read(req.send().await.expect("POST")).await
-    }
-
-    pub async fn delete(&self, path: &str, key: Option<&str>) -> (StatusCode, Value) {
-        let mut req = self.http.delete(self.url(path));
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        read(req.send().await.expect("DELETE")).await
-    }
-
-    /// Creates a draft with `n` recipients (`+1555…`), returning its id.
-    pub async fn create_campaign(&self, key: &str, n: usize) -> String {
-        let contacts: Vec<Value> = (0..n).map(|i| json!({ "phone": phone(i) })).collect();
-        let mut created = None;
-        for (i, chunk) in contacts.chunks(10_000).enumerate() {
-            if i == 0 {
-                let (status, body) = self
-                    .post(
-                        "/api/v1/campaigns",
-                        Some(key),
-                        Some(json!({
-                            "name": "Test campaign",
-                            "template_name": "welcome",
-                            "body_data": {"1": "Ada"},
-                            "contacts": chunk,
-                        })),
-                    )
-                    .await;
-                assert_eq!(status, StatusCode::OK, "{body}");
-                created = Some(body["campaign_id"].as_str().unwrap().to_owned());
-            } else {
-                let id = created.as_ref().unwrap();
-                let (status, body) = self
-                    .post(
-                        &format!("/api/v1/campaigns/{id}/contacts"),
-                        Some(key),
-                        Some(json!({ "contacts": chunk })),
-                    )
-                    .await;
-                assert_eq!(status, StatusCode::OK, "{body}");
-            }
-        }
-        created.expect("at least one recipient")
-    }
-
-    pub async fn send(&self, key: &str, campaign_id: &str) -> (StatusCode, Value) {
-        self.post(
-            &format!("/api/v1/campaigns/{campaign_id}/send"),
-            Some(key),
-            None,
-        )
-        .await
-    }
-
-    pub async fn stats(&self, key: &str, campaign_id: &str) -> Value {
-        let (status, body) = self
-            .get(&format!("/api/v1/campaigns/{campaign_id}/stats"), Some(key))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    /// Waits until the campaign reaches `status`, returning its stats.
-    pub async fn wait_for_status(
-        &self,
-        key: &str,
-        campaign_id: &str,
-        status: &str,
-        timeout: Duration,
-    ) -> Value {
-        crate::eventually(
-            timeout,
-            &format!("campaign {campaign_id} to be {status}"),
-            || async {
-                let stats = self.stats(key, campaign_id).await;
-                (stats["campaign_status"] == status).then_some(stats)
-            },
-        )
-        .await
-    }
-}
-
-/// The `i`-th test phone number.
-pub fn phone(i: usize) -> String {
-    format!("1555{i:07}")
-}
-
-pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, body)
-}
-
 impl TestApp {
     /// Rows per table, to show that a rejected request changed nothing.
     pub async fn row_counts(&self) -> std::collections::BTreeMap<&'static str, i64> {
@@ -351,5 +218,33 @@ impl TestApp {
 
     pub async fn execute(&self, sql: &str) {
         self.tdb.execute(sql).await
+    }
+
+    /// An account's credit balance.
+    pub async fn balance(&self, account: &str) -> i64 {
+        self.scalar_i64(&format!(
+            "SELECT balance FROM accounts WHERE id = '{account}'"
+        ))
+        .await
+    }
+
+    /// The sum of an account's ledger entries (0 without any).
+    pub async fn ledger_sum(&self, account: &str) -> i64 {
+        self.scalar_i64(&format!("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_ledger WHERE account_id = '{account}'"))
+            .await
+    }
+
+    /// When each provider call was made, Unix milliseconds, in the order of the calls.
+    pub async fn provider_call_times_ms(&self) -> Vec<i64> {
+        use sea_orm::{EntityTrait, QueryOrder};
+        use waplify_shared::db::entities::provider_call;
+        provider_call::Entity::find()
+            .order_by_asc(provider_call::Column::Id)
+            .all(&self.tdb.db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.at.timestamp_millis())
+            .collect()
     }
 }

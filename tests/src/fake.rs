@@ -7,15 +7,18 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::{Data, Json, Path};
-use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler, post};
+use poem::{EndpointExt, Response, Route, Server, get, handler, post};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::fake_callbacks::{CallbackConfig, CallbackCounters, Queued, batcher, schedule};
+
+mod answers;
+
+use answers::{accepted, decide};
 
 /// How the fake answers. Every field can be changed at runtime (`POST /_fake/config`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -154,32 +157,6 @@ impl Fake {
     }
 }
 
-enum Decision {
-    Accept(String),
-    Transient(u16, i64),
-    Permanent,
-    Fatal,
-    RateLimited,
-    Revoked,
-    Bad(String),
-}
-
-fn accepted(to: &str, wamid: &str) -> Response {
-    Json(json!({
-        "messaging_product": "whatsapp",
-        "contacts": [{"input": to, "wa_id": to}],
-        "messages": [{"id": wamid, "message_status": "accepted"}],
-    }))
-    .into_response()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
-}
-
 #[handler]
 async fn send_message(
     Path(phone_number_id): Path<String>,
@@ -210,7 +187,7 @@ async fn send_message(
         .unwrap_or_default()
         .to_owned();
     match decision {
-        Decision::Accept(wamid) => {
+        Ok(wamid) => {
             let callbacks = fake.0.0.lock().unwrap().config.callbacks.clone();
             if callbacks.url.is_some() {
                 let message_id = parsed
@@ -227,141 +204,8 @@ async fn send_message(
             }
             accepted(&to, &wamid)
         }
-        Decision::Transient(status, code) => {
-            let mut r = error(
-                status,
-                code,
-                "Temporarily unavailable",
-                "Service temporarily unavailable",
-            );
-            if status == 429 {
-                r.headers_mut().insert("retry-after", "1".parse().unwrap());
-            }
-            r
-        }
-        Decision::RateLimited => {
-            let mut r = error(
-                429,
-                130429,
-                "Rate limit hit",
-                "Cloud API message throughput has been reached.",
-            );
-            r.headers_mut().insert("retry-after", "1".parse().unwrap());
-            r
-        }
-        Decision::Permanent => error(
-            400,
-            131026,
-            "Message undeliverable",
-            "Unable to deliver message.",
-        ),
-        Decision::Fatal => error(
-            404,
-            132001,
-            "Template name does not exist in the translation",
-            "template name does not exist in the translation",
-        ),
-        Decision::Revoked => error(
-            401,
-            190,
-            "Error validating access token: The session has been invalidated",
-            "Error validating access token",
-        ),
-        Decision::Bad(why) => error(400, 100, "Invalid parameter", &why),
+        Err(refusal) => refusal.answer(),
     }
-}
-
-fn decide(s: &mut State, body: Option<&Value>, token: &str, pnid: &str) -> Decision {
-    let Some(body) = body else {
-        s.counters.bad_requests += 1;
-        return Decision::Bad("body is not JSON".into());
-    };
-    if token.is_empty() {
-        s.counters.bad_requests += 1;
-        return Decision::Bad("missing access token".into());
-    }
-    if s.config.revoked_tokens.iter().any(|t| t == token) {
-        s.counters.fatal += 1;
-        return Decision::Revoked;
-    }
-    let to = body["to"].as_str().unwrap_or_default().to_owned();
-    let message_id = body["biz_opaque_callback_data"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    if body["messaging_product"] != "whatsapp"
-        || body["type"] != "template"
-        || body["template"]["name"].as_str().is_none_or(str::is_empty)
-        || body["template"]["language"]["code"].as_str().is_none()
-        || to.is_empty()
-        || pnid.is_empty()
-    {
-        s.counters.bad_requests += 1;
-        return Decision::Bad("not a template message".into());
-    }
-    *s.calls.entry(message_id.clone()).or_default() += 1;
-    if let Some(cap) = s.config.rps_cap {
-        let second = now_ms() / 1000;
-        if s.window.0 != second {
-            s.window = (second, 0);
-        }
-        s.window.1 += 1;
-        if s.window.1 > cap {
-            s.counters.rate_limited += 1;
-            return Decision::RateLimited;
-        }
-    }
-    if s.config.fatal_numbers.contains(&to) {
-        s.counters.fatal += 1;
-        return Decision::Fatal;
-    }
-    if s.config.fail_numbers.contains(&to) {
-        s.counters.permanent += 1;
-        return Decision::Permanent;
-    }
-    let first = s.first_seen.insert(message_id.clone());
-    if first
-        && s.config.transient_first_rate > 0.0
-        && rand::random::<f64>() < s.config.transient_first_rate
-    {
-        s.counters.transient += 1;
-        return Decision::Transient(503, 2);
-    }
-    if s.config.transient_rate > 0.0 && rand::random::<f64>() < s.config.transient_rate {
-        s.counters.transient += 1;
-        return if s.counters.transient.is_multiple_of(2) {
-            Decision::Transient(429, 130429)
-        } else {
-            Decision::Transient(503, 2)
-        };
-    }
-    s.counters.accepted += 1;
-    let now = now_ms();
-    s.counters.first_accepted_ms.get_or_insert(now);
-    s.counters.last_accepted_ms = Some(now);
-    if !s.accepted_ids.insert(message_id) {
-        s.counters.duplicates += 1;
-    }
-    if s.accepted_phones.insert(to) {
-        s.counters.unique_recipients += 1;
-    }
-    s.seq += 1;
-    Decision::Accept(format!("wamid.FAKE{:016X}", s.seq))
-}
-
-fn error(status: u16, code: i64, title: &str, details: &str) -> Response {
-    let body = json!({
-        "error": {
-            "message": format!("({code}) {title}"),
-            "type": "OAuthException",
-            "code": code,
-            "error_data": {"messaging_product": "whatsapp", "details": details},
-            "fbtrace_id": "AFakeTraceId",
-        }
-    });
-    Json(body)
-        .with_status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
-        .into_response()
 }
 
 #[handler]

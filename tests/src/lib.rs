@@ -1,19 +1,22 @@
 //! Test support: isolated databases and Redis prefixes, the API and worker in-process
-//! or as real processes, a private `redis-server` for tests that break Redis, and the
-//! fake WhatsApp Cloud API.
+//! or as real processes, a private `redis-server` for tests that break Redis, the
+//! fake WhatsApp Cloud API, signed WhatsApp callbacks, and the Redis ops scripts.
 //!
 //! Services are found through `TEST_DATABASE` (`postgres`, the default, or `sqlite`),
 //! `TEST_POSTGRES_URL` and `TEST_REDIS_URL`. A service that is not there fails the
 //! test: nothing is skipped.
 
 pub mod app;
+pub mod client;
 pub mod fake;
 pub mod fake_callbacks;
+pub mod ops;
 pub mod procs;
 pub mod receiver;
 pub mod seed;
 pub mod stack;
 pub mod testdb;
+pub mod whatsapp;
 
 pub use app::{TestApp, spawn_app};
 pub use fake::{Counters, Fake, FakeConfig};

@@ -106,6 +106,15 @@ impl Receiver {
     }
 }
 
+/// Waits until `r` got at least `n` requests, at most `within`; returns them all.
+pub async fn wait_received(r: &Receiver, n: usize, within: Duration) -> Vec<Received> {
+    crate::eventually(within, &format!("{n} webhook requests"), || async {
+        let got = r.received();
+        (got.len() >= n).then_some(got)
+    })
+    .await
+}
+
 #[handler]
 async fn receive(req: &Request, body: poem::Body, r: Data<&Receiver>) -> Response {
     let body = body.into_vec().await.unwrap_or_default();

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::app::Client;
+use crate::client::Client;
 use crate::fake::{Fake, FakeConfig};
 use crate::procs::{Proc, bin, free_port};
 use crate::testdb::TestDb;

@@ -6,7 +6,7 @@ use std::process::Command;
 use reqwest::StatusCode;
 use serde_json::Value;
 use waplify_tests::procs::bin;
-use waplify_tests::spawn_app;
+use waplify_tests::{TestApp, spawn_app};
 
 struct Run {
     ok: bool,
@@ -53,8 +53,19 @@ async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() 
     let app = spawn_app().await;
     let db = app.tdb.url.clone();
 
+    let (id, key) = an_account_is_created_with_a_working_key(&app, &db).await;
+    let (number_id, template_id) = numbers_templates_and_credits_are_managed(&db, &id);
+    account_show_lists_everything_but_the_keys(&db, &id, &key);
+    let prefix = a_revoked_key_stops_and_the_other_works(&app, &db, &id, &key).await;
+
+    key_account_and_credit_errors(&db, &id, prefix);
+    number_and_template_errors(&db, &id, &number_id, &template_id);
+}
+
+/// Returns the account's id and its API key.
+async fn an_account_is_created_with_a_working_key(app: &TestApp, db: &str) -> (String, String) {
     let account = ok(
-        &db,
+        db,
         &["account", "create", "--name", "Acme", "--credits", "50"],
     );
     let id = account["account_id"].as_str().unwrap().to_owned();
@@ -62,14 +73,18 @@ async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() 
     assert!(key.starts_with("wapl_"));
     let (status, _) = app.get("/api/v1/campaigns", Some(&key)).await;
     assert_eq!(status, StatusCode::OK, "the new key works");
+    (id, key)
+}
 
+/// Returns the number's and the template's ids.
+fn numbers_templates_and_credits_are_managed(db: &str, id: &str) -> (String, String) {
     let number = ok(
-        &db,
+        db,
         &[
             "number",
             "add",
             "--account",
-            &id,
+            id,
             "--phone-number-id",
             "1234567890",
             "--access-token",
@@ -83,12 +98,12 @@ async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() 
     let number_id = number["waba_phone_id"].as_str().unwrap().to_owned();
     assert_eq!(number["status"], "active");
     let template = ok(
-        &db,
+        db,
         &[
             "template",
             "add",
             "--account",
-            &id,
+            id,
             "--name",
             "promo",
             "--body-vars",
@@ -105,22 +120,25 @@ async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() 
     assert_eq!(template["status"], "APPROVED");
     assert_eq!(
         ok(
-            &db,
+            db,
             &["template", "set-status", "--id", &template_id, "paused"]
         )["status"],
         "PAUSED"
     );
     assert_eq!(
         ok(
-            &db,
+            db,
             &["number", "set-status", "--id", &number_id, "inactive"]
         )["status"],
         "inactive"
     );
-    let credits = ok(&db, &["credits", "add", "--account", &id, "--amount", "25"]);
+    let credits = ok(db, &["credits", "add", "--account", id, "--amount", "25"]);
     assert_eq!(credits["balance"], 75);
+    (number_id, template_id)
+}
 
-    let shown = ok(&db, &["account", "show", "--account", &id]);
+fn account_show_lists_everything_but_the_keys(db: &str, id: &str, key: &str) {
+    let shown = ok(db, &["account", "show", "--account", id]);
     assert_eq!(shown["name"], "Acme");
     assert_eq!(shown["balance"], 75);
     assert_eq!(shown["numbers"][0]["mps"], 40);
@@ -129,16 +147,24 @@ async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() 
     assert_eq!(shown["templates"][0]["body_vars"], 2);
     assert_eq!(shown["keys"].as_array().unwrap().len(), 1);
     assert!(
-        shown.to_string().find(&key).is_none(),
+        shown.to_string().find(key).is_none(),
         "keys are never shown again"
     );
+}
 
-    let second = ok(&db, &["key", "create", "--account", &id]);
+/// A second key, then the first revoked; returns the revoked key's prefix.
+async fn a_revoked_key_stops_and_the_other_works<'k>(
+    app: &TestApp,
+    db: &str,
+    id: &str,
+    key: &'k str,
+) -> &'k str {
+    let second = ok(db, &["key", "create", "--account", id]);
     let second_key = second["api_key"].as_str().unwrap().to_owned();
     let prefix = &key[..13];
-    let revoked = ok(&db, &["key", "revoke", "--key-prefix", prefix]);
+    let revoked = ok(db, &["key", "revoke", "--key-prefix", prefix]);
     assert_eq!(revoked["revoked"], true);
-    let (status, _) = app.get("/api/v1/campaigns", Some(&key)).await;
+    let (status, _) = app.get("/api/v1/campaigns", Some(key)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked");
     let (status, _) = app.get("/api/v1/campaigns", Some(&second_key)).await;
     assert_eq!(status, StatusCode::OK, "the other key still works");
@@ -148,50 +174,57 @@ async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() 
         75,
         "the ledger sums to the balance"
     );
+    prefix
+}
 
+/// Each error: nothing on stdout, one line on stderr naming the problem, a failed exit.
+fn key_account_and_credit_errors(db: &str, id: &str, prefix: &str) {
     fails(
-        &db,
+        db,
         &["key", "revoke", "--key-prefix", prefix],
         "no active key",
     );
     fails(
-        &db,
+        db,
         &["key", "revoke", "--key-prefix", "wapl_"],
         "--key-prefix",
     );
     fails(
-        &db,
+        db,
         &["account", "show", "--account", "nope"],
         "Invalid account_id",
     );
     fails(
-        &db,
+        db,
         &["account", "show", "--account", "0123456789abcdef01234567"],
         "not found",
     );
-    fails(&db, &["account", "create", "--name", " "], "--name");
+    fails(db, &["account", "create", "--name", " "], "--name");
     fails(
-        &db,
-        &["credits", "add", "--account", &id, "--amount", "-5"],
+        db,
+        &["credits", "add", "--account", id, "--amount", "-5"],
         "positive",
     );
+}
+
+fn number_and_template_errors(db: &str, id: &str, number_id: &str, template_id: &str) {
     fails(
-        &db,
-        &["number", "set-status", "--id", &number_id, "sleeping"],
+        db,
+        &["number", "set-status", "--id", number_id, "sleeping"],
         "active or inactive",
     );
     fails(
-        &db,
-        &["template", "set-status", "--id", &template_id, "MAYBE"],
+        db,
+        &["template", "set-status", "--id", template_id, "MAYBE"],
         "APPROVED",
     );
     fails(
-        &db,
+        db,
         &[
             "template",
             "add",
             "--account",
-            &id,
+            id,
             "--name",
             "promo",
             "--header",
@@ -200,12 +233,12 @@ async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() 
         "already exists",
     );
     fails(
-        &db,
+        db,
         &[
             "template",
             "add",
             "--account",
-            &id,
+            id,
             "--name",
             "x",
             "--header",
@@ -214,12 +247,12 @@ async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() 
         "--header",
     );
     fails(
-        &db,
+        db,
         &[
             "number",
             "add",
             "--account",
-            &id,
+            id,
             "--phone-number-id",
             "1234567890",
             "--access-token",
@@ -228,12 +261,12 @@ async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() 
         "already registered",
     );
     fails(
-        &db,
+        db,
         &[
             "number",
             "add",
             "--account",
-            &id,
+            id,
             "--phone-number-id",
             "9",
             "--access-token",

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 use waplify_tests::app::read;
-use waplify_tests::{seed, spawn_app};
+use waplify_tests::{TestApp, seed, spawn_app};
 
 #[tokio::test]
 async fn request_id_is_echoed_or_generated_and_api_version_is_set() {
@@ -55,6 +55,35 @@ async fn framework_failures_answer_with_the_json_error_body() {
     let (status, body) = app.get("/nope", None).await;
     assert_json_error(status, &body, StatusCode::NOT_FOUND, "not_found");
 
+    wrong_methods_are_refused_naming_the_allowed_ones(&app, key).await;
+    unreadable_bodies_are_bad_requests(&app, key).await;
+
+    let huge = "x".repeat(9 * 1024 * 1024);
+    let resp = app
+        .http
+        .post(app.url("/api/v1/campaigns"))
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    let (status, got) = read(resp).await;
+    assert_json_error(
+        status,
+        &got,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+
+    // Auth comes before body parsing: a bad key with a bad body is a 401.
+    bad_credentials_are_refused_before_the_body_is_read(&app).await;
+
+    assert_eq!(app.row_counts().await, before);
+}
+
+/// A known path with a method it does not serve: 405, with `Allow`.
+async fn wrong_methods_are_refused_naming_the_allowed_ones(app: &TestApp, key: &str) {
     let resp = app
         .http
         .delete(app.url("/api/v1/campaigns"))
@@ -89,7 +118,10 @@ async fn framework_failures_answer_with_the_json_error_body() {
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
     );
+}
 
+/// Bodies that are not JSON, or not labelled as JSON: 400, saying which.
+async fn unreadable_bodies_are_bad_requests(app: &TestApp, key: &str) {
     let post = |body: &'static str, content_type: Option<&'static str>| {
         let mut req = app
             .http
@@ -129,26 +161,10 @@ async fn framework_failures_answer_with_the_json_error_body() {
         "{got}"
     );
     let _ = status;
+}
 
-    let huge = "x".repeat(9 * 1024 * 1024);
-    let resp = app
-        .http
-        .post(app.url("/api/v1/campaigns"))
-        .bearer_auth(key)
-        .header("content-type", "application/json")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
-    let (status, got) = read(resp).await;
-    assert_json_error(
-        status,
-        &got,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-    );
-
-    // Auth comes before body parsing: a bad key with a bad body is a 401.
+/// A wrong body with no key, and a key of the wrong scheme: both 401.
+async fn bad_credentials_are_refused_before_the_body_is_read(app: &TestApp) {
     let resp = app
         .http
         .post(app.url("/api/v1/campaigns"))
@@ -168,8 +184,6 @@ async fn framework_failures_answer_with_the_json_error_body() {
         .unwrap();
     let (status, got) = read(resp).await;
     assert_json_error(status, &got, StatusCode::UNAUTHORIZED, "unauthorized");
-
-    assert_eq!(app.row_counts().await, before);
 }
 
 #[tokio::test]

@@ -5,24 +5,12 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use waplify_tests::{Fake, FakeConfig, TestApp, seed, spawn_app};
+use waplify_tests::{Fake, FakeConfig, seed, spawn_app};
 
 async fn fake(config: FakeConfig) -> (Fake, String) {
     let fake = Fake::new(config);
     let (url, _task) = fake.serve("127.0.0.1:0").await.unwrap();
     (fake, url)
-}
-
-async fn balance(app: &TestApp, account: &str) -> i64 {
-    app.scalar_i64(&format!(
-        "SELECT balance FROM accounts WHERE id = '{account}'"
-    ))
-    .await
-}
-
-async fn ledger_sum(app: &TestApp, account: &str) -> i64 {
-    app.scalar_i64(&format!("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_ledger WHERE account_id = '{account}'"))
-        .await
 }
 
 #[tokio::test]
@@ -63,8 +51,8 @@ async fn a_campaign_goes_from_draft_to_completed_with_full_history() {
     // Every provider call is recorded.
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM provider_calls WHERE outcome = 'sent' AND attempt = 1 AND http_status = 200").await, 1000);
     // Nothing refunded; the ledger sums to the balance.
-    assert_eq!(balance(&app, &s.account_id).await, 4000);
-    assert_eq!(ledger_sum(&app, &s.account_id).await, 4000);
+    assert_eq!(app.balance(&s.account_id).await, 4000);
+    assert_eq!(app.ledger_sum(&s.account_id).await, 4000);
     assert_eq!(
         app.scalar_i64("SELECT credits_refunded FROM campaigns")
             .await,
@@ -150,10 +138,10 @@ async fn permanent_failures_fail_after_one_attempt_and_are_refunded() {
             .await,
         1
     );
-    assert_eq!(balance(&app, &s.account_id).await, 100 - 20 + 5);
+    assert_eq!(app.balance(&s.account_id).await, 100 - 20 + 5);
     assert_eq!(
-        ledger_sum(&app, &s.account_id).await,
-        balance(&app, &s.account_id).await
+        app.ledger_sum(&s.account_id).await,
+        app.balance(&s.account_id).await
     );
     app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
@@ -205,7 +193,7 @@ async fn a_campaign_fatal_error_stops_the_campaign_after_one_call() {
             .await,
         500
     );
-    assert_eq!(balance(&app, &s.account_id).await, 1000);
+    assert_eq!(app.balance(&s.account_id).await, 1000);
     let stats = app.stats(&s.api_key, &id).await;
     assert_eq!(stats["failed_count"], 500);
     assert_eq!(stats["success_count"], 0);
@@ -237,7 +225,7 @@ async fn retries_follow_our_schedule_and_attempt_limit_not_the_backends() {
     // Exactly 4 calls (not apalis' 25), spaced by our back-off: ~1 s, ~2 s, ~3 s (capped),
     // each within ±20% jitter, rounded up to the second, plus pickup.
     assert_eq!(fake.counters().requests, 4);
-    let times = call_times_ms(&app).await;
+    let times = app.provider_call_times_ms().await;
     assert_eq!(times.len(), 4);
     for (i, nominal) in [1000i64, 2000, 3000].iter().enumerate() {
         let gap = times[i + 1] - times[i];
@@ -257,19 +245,6 @@ async fn retries_follow_our_schedule_and_attempt_limit_not_the_backends() {
     );
     app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
-}
-
-async fn call_times_ms(app: &TestApp) -> Vec<i64> {
-    use sea_orm::{EntityTrait, QueryOrder};
-    use waplify_shared::db::entities::provider_call;
-    provider_call::Entity::find()
-        .order_by_asc(provider_call::Column::Id)
-        .all(&app.tdb.db)
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| c.at.timestamp_millis())
-        .collect()
 }
 
 #[tokio::test]

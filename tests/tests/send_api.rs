@@ -54,6 +54,13 @@ async fn send_accepts_a_draft_reserves_credits_and_pushes_one_dispatch_job() {
         .expect("task in Redis");
     assert_eq!(info.queue, "dispatch");
     assert_eq!(info.args["campaign_id"], id.as_str());
+    let stored: bool = app
+        .queues
+        .conn()
+        .hexists(format!("{}:dispatch:data", app.prefix), &task_id)
+        .await
+        .unwrap();
+    assert!(stored, "the job is stored under the test's prefix");
 
     let (status, body) = app.send(&s.api_key, &id).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");

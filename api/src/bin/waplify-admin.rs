@@ -167,7 +167,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<Value, AdminError> {
     let common = CommonConfig::from_env().map_err(|e| AdminError(e.to_string()))?;
-    let db = db::connect(&common.database_url)
+    let db = db::connect_with(&common.database_url, common.db_max_connections)
         .await
         .map_err(|e| AdminError(e.to_string()))?;
     db::ensure_schema(&db, common.auto_migrate)

@@ -5,7 +5,7 @@
 //! succeeds: the campaign is `queued` with its task id in SQL, and the worker's
 //! reconciler pushes the job under that same id.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
@@ -53,9 +53,14 @@ pub async fn send(
         let current = lookup::campaign(&state.db, account, id).await?;
         return Err(CampaignError::NotDraft(current.status));
     }
-    if let Err(e) = reserve(&txn, account, id, state.credits_per_message).await {
+    if let Some(need) = reserve(&txn, account, id, state.credits_per_message, now).await? {
         txn.rollback().await?;
-        return Err(e);
+        let have = account::Entity::find_by_id(account.clone())
+            .one(&state.db)
+            .await?
+            .map(|a| a.balance)
+            .unwrap_or(0);
+        return Err(precheck::insufficient(need, have));
     }
     txn.commit().await?;
 
@@ -76,13 +81,14 @@ pub async fn send(
 
 /// Reserves the campaign's credits through the ledger. The recipient count is read
 /// under the row lock the transition took, so contacts appended a moment ago are paid
-/// for too.
+/// for too. Returns the credits needed when the balance is short of them.
 async fn reserve<C: ConnectionTrait>(
     txn: &C,
     account: &AccountId,
     id: &CampaignId,
     credits_per_message: i64,
-) -> Result<(), CampaignError> {
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, CampaignError> {
     let locked = campaign::Entity::find_by_id(id.clone())
         .one(txn)
         .await?
@@ -97,18 +103,13 @@ async fn reserve<C: ConnectionTrait>(
         amount: -need,
         note: Some(format!("{} recipients", locked.total_contacts)),
     };
-    if ledger::apply(txn, entry, Utc::now()).await?.is_none() {
-        let have = account::Entity::find_by_id(account.clone())
-            .one(txn)
-            .await?
-            .map(|a| a.balance)
-            .unwrap_or(0);
-        return Err(precheck::insufficient(need, have));
+    if ledger::apply(txn, entry, now).await?.is_none() {
+        return Ok(Some(need));
     }
     campaign::Entity::update_many()
         .col_expr(campaign::Column::CreditsReserved, Expr::value(need))
         .filter(campaign::Column::Id.eq(id.clone()))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(None)
 }

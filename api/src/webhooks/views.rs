@@ -220,9 +220,3 @@ pub struct ListDeliveriesResponse {
     pub limit: u64,
     pub timestamp: DateTime<Utc>,
 }
-
-#[derive(Object, Debug)]
-pub struct CallbackReceived {
-    pub status: Success,
-    pub timestamp: DateTime<Utc>,
-}

@@ -1,9 +1,10 @@
 //! `/api/v1/whatsapp/webhook`: the callback URL to give Meta.
 
+use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{ApiResponse, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::receive;
 use crate::http::envelope::Success;
@@ -11,7 +12,6 @@ use crate::http::errors::{CallbackErrors, Failure, VerifyErrors};
 use crate::http::raw_json::RawJson;
 use crate::http::tags::Tag;
 use crate::state::AppState;
-use crate::webhooks::views::CallbackReceived;
 
 pub struct WhatsAppApi;
 
@@ -72,7 +72,14 @@ impl WhatsAppApi {
         receive::receive(state.0, signature.0.as_deref(), body.0).await?;
         Ok(Json(CallbackReceived {
             status: Success::Success,
-            timestamp: chrono::Utc::now(),
+            timestamp: Utc::now(),
         }))
     }
+}
+
+// The answer to a stored callback.
+#[derive(Object, Debug)]
+pub struct CallbackReceived {
+    pub status: Success,
+    pub timestamp: DateTime<Utc>,
 }

@@ -39,9 +39,15 @@ pub const TABLES: [&str; 15] = [
     "whatsapp_callbacks",
 ];
 
-/// Connects to `DATABASE_URL`, creating the directory of a SQLite file if needed.
-/// Fails with a `ConfigError` naming the variable, never a panic.
+/// Connects to `DATABASE_URL` with the default pool size.
 pub async fn connect(url: &str) -> Result<Db, ConfigError> {
+    connect_with(url, None).await
+}
+
+/// Connects to `DATABASE_URL`, creating the directory of a SQLite file if needed, with
+/// a pool of `max_connections` (default 20 on PostgreSQL, 8 on SQLite).
+/// Fails with a `ConfigError` naming the variable, never a panic.
+pub async fn connect_with(url: &str, max_connections: Option<u32>) -> Result<Db, ConfigError> {
     const VAR: &str = "DATABASE_URL";
     let is_sqlite = url.starts_with("sqlite:");
     if !is_sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
@@ -98,7 +104,7 @@ pub async fn connect(url: &str) -> Result<Db, ConfigError> {
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(30))
-        .max_connections(if is_sqlite { 8 } else { 20 })
+        .max_connections(max_connections.unwrap_or(if is_sqlite { 8 } else { 20 }))
         .min_connections(1)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

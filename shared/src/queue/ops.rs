@@ -104,8 +104,8 @@ impl Queues {
     }
 
     /// Deletes done and dead jobs (ids, payloads, metadata) of a queue that finished
-    /// at or before `cutoff` (Unix seconds); apalis keeps them forever otherwise.
-    /// Returns how many went.
+    /// at or before `cutoff` (Unix seconds), and those with no finish time at all;
+    /// apalis keeps them forever otherwise. Returns how many went.
     pub async fn trim_finished(&self, kind: QueueKind, cutoff: u64) -> Result<u64, QueueError> {
         let mut removed = 0u64;
         for set in ["done", "dead"] {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::{Value, json};
-use waplify_tests::app::{Client, phone};
-use waplify_tests::procs::{Proc, bin, free_port};
+use waplify_tests::client::{Client, phone, wait_http};
+use waplify_tests::procs::{Proc, bin, free_port, vm_hwm_kib};
 use waplify_tests::{TestDb, seed};
 
 #[derive(Parser)]
@@ -43,6 +43,8 @@ async fn main() {
         run(&args, latency).await;
     }
 }
+
+type Env = Vec<(&'static str, String)>;
 
 async fn run(args: &Args, latency_ms: u64) {
     let tdb = TestDb::new().await;
@@ -78,11 +80,43 @@ async fn run(args: &Args, latency_ms: u64) {
     wait_http(&client, "/health").await;
     wait_http(&fake, "/_fake/counters").await;
 
-    // Create through the API's bulk path, 10,000 recipients per request.
+    let created = create(&client, &s.api_key, args.recipients).await;
+    let worker_env = worker_env(&env, &fake_bind, &args.worker_env);
+    let mut run = Run {
+        args,
+        tdb: &tdb,
+        client: &client,
+        fake: &fake,
+        api_key: &s.api_key,
+        campaign: &created.campaign,
+        workers: Vec::new(),
+        worker_env,
+        kill_report: None,
+        stats_times: Vec::new(),
+        peak_rss: 0,
+    };
+    run.workers = (0..args.workers)
+        .map(|i| run.spawn_worker(format!("bench-{i}")))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (stats, total) = run.send_and_wait().await;
+    run.report(latency_ms, &created, &stats, total).await;
+    drop(run.workers);
+}
+
+/// A campaign created through the API's bulk path, and how long that took.
+struct Created {
+    campaign: String,
+    per_request: Vec<Duration>,
+    creation: Duration,
+}
+
+/// Creates through the API's bulk path, 10,000 recipients per request.
+async fn create(client: &Client, api_key: &str, recipients: usize) -> Created {
     let created = Instant::now();
     let mut per_request = Vec::new();
     let mut campaign = String::new();
-    for (i, chunk) in (0..args.recipients)
+    for (i, chunk) in (0..recipients)
         .collect::<Vec<_>>()
         .chunks(10_000)
         .enumerate()
@@ -93,7 +127,7 @@ async fn run(args: &Args, latency_ms: u64) {
             client
                 .post(
                     "/api/v1/campaigns",
-                    Some(&s.api_key),
+                    Some(api_key),
                     Some(json!({"name": "bench", "template_name": "welcome", "body_data": {"1": "Ada"}, "contacts": contacts})),
                 )
                 .await
@@ -101,7 +135,7 @@ async fn run(args: &Args, latency_ms: u64) {
             client
                 .post(
                     &format!("/api/v1/campaigns/{campaign}/contacts"),
-                    Some(&s.api_key),
+                    Some(api_key),
                     Some(json!({"contacts": contacts})),
                 )
                 .await
@@ -112,109 +146,150 @@ async fn run(args: &Args, latency_ms: u64) {
             campaign = body["campaign_id"].as_str().unwrap().to_owned();
         }
     }
-    let creation = created.elapsed();
+    Created {
+        campaign,
+        per_request,
+        creation: created.elapsed(),
+    }
+}
 
+/// The worker's environment: the common one, the fake's address and `--worker-env`.
+fn worker_env(env: &Env, fake_bind: &str, extra: &[String]) -> Env {
     let mut worker_env = env.clone();
     worker_env.push(("WHATSAPP_API_BASE_URL", format!("http://{fake_bind}")));
-    for kv in &args.worker_env {
+    for kv in extra {
         if let Some((k, v)) = kv.split_once('=') {
             worker_env.push((Box::leak(k.to_owned().into_boxed_str()), v.to_owned()));
         }
     }
-    let spawn_worker = |name: String| {
-        let mut e = worker_env.clone();
+    worker_env
+}
+
+/// One campaign being sent: the workers, and what is measured while it runs.
+struct Run<'a> {
+    args: &'a Args,
+    tdb: &'a TestDb,
+    client: &'a Client,
+    fake: &'a Client,
+    api_key: &'a str,
+    campaign: &'a str,
+    workers: Vec<Proc>,
+    worker_env: Env,
+    kill_report: Option<(u64, i64)>,
+    stats_times: Vec<Duration>,
+    peak_rss: u64,
+}
+
+impl Run<'_> {
+    fn spawn_worker(&self, name: String) -> Proc {
+        let mut e = self.worker_env.clone();
         e.push(("WORKER_NAME", name));
         Proc::spawn(&bin("waplify-worker"), &[], &e)
-    };
-    let mut workers: Vec<Proc> = (0..args.workers)
-        .map(|i| spawn_worker(format!("bench-{i}")))
-        .collect();
-    let mut kill_report = None;
-    let mut stats_times: Vec<Duration> = Vec::new();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
-    let sent_at = Instant::now();
-    let (status, body) = client
-        .post(
-            &format!("/api/v1/campaigns/{campaign}/send"),
-            Some(&s.api_key),
-            None,
-        )
-        .await;
-    assert_eq!(status.as_u16(), 202, "{body}");
-    let mut peak_rss = 0u64;
-    let stats = loop {
-        if let Some(at) = args.kill_at.filter(|_| kill_report.is_none()) {
-            let (_, c) = fake.get("/_fake/counters", None).await;
-            if c["accepted"].as_u64().unwrap_or(0) >= at {
-                workers[0].kill9();
-                let in_flight = sending(&tdb).await;
-                workers.push(spawn_worker("bench-rescuer".into()));
-                kill_report = Some((c["accepted"].as_u64().unwrap_or(0), in_flight));
-            }
-        }
-        for w in &workers {
-            peak_rss = peak_rss.max(vm_hwm_kib(w.pid()));
-        }
-        let asked = Instant::now();
-        let (_, st) = client
-            .get(
-                &format!("/api/v1/campaigns/{campaign}/stats"),
-                Some(&s.api_key),
+    /// Sends the campaign and polls its stats until it finished, killing a worker on
+    /// the way when asked; returns the final stats and the time from send to finish.
+    async fn send_and_wait(&mut self) -> (Value, Duration) {
+        let campaign = self.campaign;
+        let sent_at = Instant::now();
+        let (status, body) = self
+            .client
+            .post(
+                &format!("/api/v1/campaigns/{campaign}/send"),
+                Some(self.api_key),
+                None,
             )
             .await;
-        stats_times.push(asked.elapsed());
-        if st["campaign_status"] == "completed" || st["campaign_status"] == "failed" {
-            break st;
-        }
-        if sent_at.elapsed() > Duration::from_secs(3600) {
-            panic!("campaign did not finish: {st}");
-        }
-        tokio::time::sleep(Duration::from_millis(if args.kill_at.is_some() {
-            10
-        } else {
-            100
-        }))
-        .await;
-    };
-    let total = sent_at.elapsed();
-    for w in &workers {
-        peak_rss = peak_rss.max(vm_hwm_kib(w.pid()));
+        assert_eq!(status.as_u16(), 202, "{body}");
+        let stats = loop {
+            self.kill_when_due().await;
+            self.measure_rss();
+            let asked = Instant::now();
+            let (_, st) = self
+                .client
+                .get(
+                    &format!("/api/v1/campaigns/{campaign}/stats"),
+                    Some(self.api_key),
+                )
+                .await;
+            self.stats_times.push(asked.elapsed());
+            if st["campaign_status"] == "completed" || st["campaign_status"] == "failed" {
+                break st;
+            }
+            if sent_at.elapsed() > Duration::from_secs(3600) {
+                panic!("campaign did not finish: {st}");
+            }
+            tokio::time::sleep(Duration::from_millis(if self.args.kill_at.is_some() {
+                10
+            } else {
+                100
+            }))
+            .await;
+        };
+        let total = sent_at.elapsed();
+        self.measure_rss();
+        (stats, total)
     }
-    let (_, counters) = fake.get("/_fake/counters", None).await;
-    let accepted = counters["accepted"].as_u64().unwrap_or(0);
-    let span_ms = counters["last_accepted_ms"].as_u64().unwrap_or(0)
-        - counters["first_accepted_ms"].as_u64().unwrap_or(0);
-    let rate = accepted as f64 / (span_ms.max(1) as f64 / 1000.0);
-    let slowest_create = per_request.iter().max().copied().unwrap_or_default();
-    println!(
-        "recipients={} provider_latency_ms={latency_ms} workers={} status={} sent={} failed={} \
-         accepted={accepted} duplicates={} | throughput={rate:.0} msg/s (first to last acceptance, {:.2} s) \
-         | send-to-completed={:.2} s | worker peak RSS={:.1} MiB | creation={:.2} s ({} requests, slowest {:.0} ms) \
-         | stats while running: {} calls, median {:.0} ms, max {:.0} ms",
-        args.recipients,
-        args.workers,
-        stats["campaign_status"],
-        stats["sent_count"],
-        stats["failed_count"],
-        counters["duplicates"],
-        span_ms as f64 / 1000.0,
-        total.as_secs_f64(),
-        peak_rss as f64 / 1024.0,
-        creation.as_secs_f64(),
-        per_request.len(),
-        slowest_create.as_secs_f64() * 1000.0,
-        stats_times.len(),
-        percentile(&mut stats_times, 50).as_secs_f64() * 1000.0,
-        percentile(&mut stats_times, 100).as_secs_f64() * 1000.0,
-    );
-    if let Some((at, in_flight)) = kill_report {
+
+    /// With `--kill-at`, once that many messages were accepted: SIGKILL the first
+    /// worker, count what it left in flight, and start a rescuer.
+    async fn kill_when_due(&mut self) {
+        if let Some(at) = self.args.kill_at.filter(|_| self.kill_report.is_none()) {
+            let (_, c) = self.fake.get("/_fake/counters", None).await;
+            if c["accepted"].as_u64().unwrap_or(0) >= at {
+                self.workers[0].kill9();
+                let in_flight = sending(self.tdb).await;
+                let rescuer = self.spawn_worker("bench-rescuer".into());
+                self.workers.push(rescuer);
+                self.kill_report = Some((c["accepted"].as_u64().unwrap_or(0), in_flight));
+            }
+        }
+    }
+
+    fn measure_rss(&mut self) {
+        for w in &self.workers {
+            self.peak_rss = self.peak_rss.max(vm_hwm_kib(w.pid()));
+        }
+    }
+
+    async fn report(&mut self, latency_ms: u64, created: &Created, stats: &Value, total: Duration) {
+        let args = self.args;
+        let (_, counters) = self.fake.get("/_fake/counters", None).await;
+        let accepted = counters["accepted"].as_u64().unwrap_or(0);
+        let span_ms = counters["last_accepted_ms"].as_u64().unwrap_or(0)
+            - counters["first_accepted_ms"].as_u64().unwrap_or(0);
+        let rate = accepted as f64 / (span_ms.max(1) as f64 / 1000.0);
+        let per_request = &created.per_request;
+        let slowest_create = per_request.iter().max().copied().unwrap_or_default();
+        let stats_times = &mut self.stats_times;
         println!(
-            "killed a worker at {at} accepted: {in_flight} messages were in flight (sending); duplicates after recovery: {}",
-            counters["duplicates"]
+            "recipients={} provider_latency_ms={latency_ms} workers={} status={} sent={} failed={} \
+             accepted={accepted} duplicates={} | throughput={rate:.0} msg/s (first to last acceptance, {:.2} s) \
+             | send-to-completed={:.2} s | worker peak RSS={:.1} MiB | creation={:.2} s ({} requests, slowest {:.0} ms) \
+             | stats while running: {} calls, median {:.0} ms, max {:.0} ms",
+            args.recipients,
+            args.workers,
+            stats["campaign_status"],
+            stats["sent_count"],
+            stats["failed_count"],
+            counters["duplicates"],
+            span_ms as f64 / 1000.0,
+            total.as_secs_f64(),
+            self.peak_rss as f64 / 1024.0,
+            created.creation.as_secs_f64(),
+            per_request.len(),
+            slowest_create.as_secs_f64() * 1000.0,
+            stats_times.len(),
+            percentile(stats_times, 50).as_secs_f64() * 1000.0,
+            percentile(stats_times, 100).as_secs_f64() * 1000.0,
         );
+        if let Some((at, in_flight)) = self.kill_report {
+            println!(
+                "killed a worker at {at} accepted: {in_flight} messages were in flight (sending); duplicates after recovery: {}",
+                counters["duplicates"]
+            );
+        }
     }
-    drop(workers);
 }
 
 async fn sending(tdb: &TestDb) -> i64 {
@@ -238,29 +313,4 @@ fn percentile(times: &mut [Duration], p: usize) -> Duration {
     }
     times.sort();
     times[((times.len() - 1) * p / 100).min(times.len() - 1)]
-}
-
-async fn wait_http(client: &Client, path: &str) {
-    let started = Instant::now();
-    while client.http.get(client.url(path)).send().await.is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{} did not come up",
-            client.base
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Peak resident set size of a process, from /proc (Linux).
-fn vm_hwm_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -22,19 +22,12 @@ use waplify_shared::transition::{self, Settled};
 
 use super::marks::{self, Mark};
 use super::parse::{is_click, list, report, timestamp, values};
-use crate::backoff::Backoff;
 use crate::error::WorkError;
 use crate::runtime::context::Ctx;
 use crate::send::finalize;
 
 /// Attempts at one callback before leaving it to the reconciler.
 const TRIES: u32 = 5;
-/// Pauses between them: short and spread, so two deadlocked callbacks part ways.
-const PAUSE: Backoff = Backoff {
-    base: Duration::from_millis(60),
-    max: Duration::from_secs(1),
-    jitter: 0.6,
-};
 
 pub async fn handle(job: ApplyCallback, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
     for attempt in 1..=TRIES {
@@ -44,7 +37,10 @@ pub async fn handle(job: ApplyCallback, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDy
             // loser's transaction rolled back whole, so it simply runs again.
             Err(e) if attempt < TRIES => {
                 tracing::debug!(callback_id = %job.callback_id, attempt, "applying a callback failed, again: {e}");
-                tokio::time::sleep(PAUSE.delay(attempt - 1)).await;
+                // A short random pause, growing with each try, so two callbacks that
+                // deadlocked do not meet again at once.
+                let pause = rand::random_range(20..100u64) * u64::from(attempt);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
             }
             Err(e) => {
                 // Still unprocessed in SQL: the reconciler queues it again.

@@ -207,7 +207,11 @@ impl WorkerMetrics {
     pub async fn scrape(&self, queues: &Queues, accept: Option<&str>) -> (&'static str, String) {
         match queues.stats().await {
             Ok(report) => {
-                for (kind, s) in QueueKind::ALL.into_iter().zip(report.queues) {
+                for s in report.queues {
+                    let Some(kind) = QueueKind::ALL.into_iter().find(|k| k.suffix() == s.queue)
+                    else {
+                        continue;
+                    };
                     let queue = kind.suffix();
                     for (state, n) in [
                         ("waiting", s.active),

@@ -2,8 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::events::EventKind;
 use crate::ids::{CampaignId, DeliveryId, MessageId, WebhookId};
-use crate::webhooks::{DeliveryState, EventKind};
+use crate::status::DeliveryState;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_deliveries")]

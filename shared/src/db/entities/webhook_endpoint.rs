@@ -2,8 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::events::EventFilter;
 use crate::ids::{AccountId, WebhookId};
-use crate::webhooks::EventFilter;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_endpoints")]
