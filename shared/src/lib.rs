@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod phone;
 pub mod queue;
+pub mod sending;
 pub mod signing;
 pub mod status;
 pub mod string_enum;

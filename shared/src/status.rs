@@ -106,7 +106,7 @@ impl CampaignStatus {
             Running => &[Queued],
             Completed => &[Running],
             Cancelled => &[Draft, Scheduled],
-            Failed => &[Queued, Running],
+            Failed => &[Scheduled, Queued, Running],
         }
     }
 }

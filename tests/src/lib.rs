@@ -13,6 +13,7 @@ pub mod fake_callbacks;
 pub mod ops;
 pub mod procs;
 pub mod receiver;
+pub mod schedule_bench;
 pub mod seed;
 pub mod stack;
 pub mod testdb;

@@ -204,7 +204,7 @@ async fn only_drafts_can_be_sent_or_extended() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(
         body["message"],
-        "Campaign is scheduled; only a draft campaign can be changed or sent"
+        "Campaign is scheduled to send at 2099-01-01T00:00:00Z; only a draft campaign can be changed or sent"
     );
     let (status, body) = app
         .post(

@@ -39,7 +39,7 @@ impl Worker {
     }
 
     /// Starts every loop: the five queues' supervised workers, queue housekeeping,
-    /// the webhook relay, the reconciler and the metrics listener.
+    /// the webhook relay, the scheduler, the reconciler and the metrics listener.
     fn start(ctx: Ctx) -> Worker {
         let ctx = Arc::new(ctx);
         let (stop, stopped) = watch::channel(false);
@@ -81,6 +81,7 @@ impl Worker {
             stopped.clone(),
         ));
         tasks.spawn(webhooks::relay::run(ctx.clone(), stopped.clone()));
+        tasks.spawn(send::schedule::run(ctx.clone(), stopped.clone()));
         if let Some(bind) = cfg.metrics_bind.clone() {
             tasks.spawn(metrics_server::serve(
                 ctx.metrics.clone(),

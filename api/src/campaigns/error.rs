@@ -18,6 +18,12 @@ pub enum CampaignError {
     /// Only drafts are changed or sent.
     #[error("Campaign is {0}; only a draft campaign can be changed or sent")]
     NotDraft(CampaignStatus),
+    /// A scheduled campaign sends itself at its time; it is not sent or changed by hand.
+    #[error(
+        "Campaign is scheduled to send at {}; only a draft campaign can be changed or sent",
+        .0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )]
+    Scheduled(chrono::DateTime<chrono::Utc>),
     /// A send precheck failed; the reason follows `Campaign cannot be sent: `.
     #[error("Campaign cannot be sent: {0}")]
     Precheck(String),
@@ -39,7 +45,7 @@ impl From<CampaignError> for ApiError {
     fn from(e: CampaignError) -> ApiError {
         let status = match &e {
             CampaignError::NotFound | CampaignError::Missing(_) => StatusCode::NOT_FOUND,
-            CampaignError::NotDraft(_) => StatusCode::CONFLICT,
+            CampaignError::NotDraft(_) | CampaignError::Scheduled(_) => StatusCode::CONFLICT,
             CampaignError::Precheck(_) | CampaignError::Invalid(_) => StatusCode::BAD_REQUEST,
             CampaignError::Unexpected(cause) => return ApiError::internal(cause),
         };

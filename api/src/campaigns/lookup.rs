@@ -5,6 +5,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use waplify_shared::db::entities::campaign;
 use waplify_shared::ids::{AccountId, CampaignId};
+use waplify_shared::status::CampaignStatus;
 
 use super::error::CampaignError;
 
@@ -20,10 +21,11 @@ pub async fn campaign<C: ConnectionTrait>(
         .ok_or(CampaignError::NotFound)
 }
 
-/// The campaign, if it is still a draft.
+/// The campaign, if it is still a draft. A scheduled one says when it will send.
 pub fn ensure_draft(c: &campaign::Model) -> Result<(), CampaignError> {
-    match c.status {
-        waplify_shared::status::CampaignStatus::Draft => Ok(()),
-        other => Err(CampaignError::NotDraft(other)),
+    match (c.status, c.scheduled_at) {
+        (CampaignStatus::Draft, _) => Ok(()),
+        (CampaignStatus::Scheduled, Some(at)) => Err(CampaignError::Scheduled(at)),
+        (other, _) => Err(CampaignError::NotDraft(other)),
     }
 }

@@ -31,6 +31,9 @@ struct Args {
     /// start a new one: measures the duplicate window.
     #[arg(long)]
     kill_at: Option<u64>,
+    /// Instead: schedule this many campaigns and report how late they fired.
+    #[arg(long)]
+    schedule: Option<usize>,
 }
 
 #[tokio::main]
@@ -39,8 +42,13 @@ async fn main() {
     if !waplify_tests::TestDb::is_postgres() {
         eprintln!("note: TEST_DATABASE=sqlite, measuring the embedded database");
     }
-    for &latency in &args.latency_ms {
-        run(&args, latency).await;
+    match args.schedule {
+        Some(n) => waplify_tests::schedule_bench::run(n, args.workers).await,
+        None => {
+            for &latency in &args.latency_ms {
+                run(&args, latency).await;
+            }
+        }
     }
 }
 
@@ -238,7 +246,10 @@ impl Run<'_> {
             let (_, c) = self.fake.get("/_fake/counters", None).await;
             if c["accepted"].as_u64().unwrap_or(0) >= at {
                 self.workers[0].kill9();
-                let in_flight = sending(self.tdb).await;
+                let in_flight = self
+                    .tdb
+                    .scalar::<i64>("SELECT COUNT(*) FROM messages WHERE status = 'sending'")
+                    .await;
                 let rescuer = self.spawn_worker("bench-rescuer".into());
                 self.workers.push(rescuer);
                 self.kill_report = Some((c["accepted"].as_u64().unwrap_or(0), in_flight));
@@ -290,21 +301,6 @@ impl Run<'_> {
             );
         }
     }
-}
-
-async fn sending(tdb: &TestDb) -> i64 {
-    use sea_orm::ConnectionTrait;
-    let row = tdb
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            tdb.db.get_database_backend(),
-            "SELECT COUNT(*) FROM messages WHERE status = 'sending'",
-        ))
-        .await
-        .ok()
-        .flatten();
-    row.and_then(|r| r.try_get_by_index::<i64>(0).ok())
-        .unwrap_or(-1)
 }
 
 fn percentile(times: &mut [Duration], p: usize) -> Duration {

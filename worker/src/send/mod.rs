@@ -1,5 +1,6 @@
 //! Sending a campaign, in the order it happens:
 //!
+//! 0. `schedule`: a scheduled campaign, due, is queued as `send_campaign` queues a draft.
 //! 1. `dispatch`: the job `send_campaign` queued; `queued -> running`, then a probe.
 //! 2. `lane`: a send lane's step; it takes the number's budget (`throttle`), claims a
 //!    batch (`claim`), and `deliver`s it.
@@ -19,6 +20,7 @@ pub mod lane;
 pub mod provider;
 pub mod record;
 pub mod retry_job;
+pub mod schedule;
 pub mod spec;
 pub mod template;
 pub mod throttle;
