@@ -77,6 +77,7 @@ async fn a_scheduled_campaign_sends_itself_once_with_three_workers() {
             .await;
         assert!(got["task_id"].is_string(), "{got}");
         assert!(got["queued_at"].is_string(), "{got}");
+        assert!(got.get("failure_reason").is_none(), "{got}");
     }
     let c = fake.counters();
     assert_eq!((c.unique_recipients, c.duplicates), (20, 0));
@@ -142,10 +143,10 @@ async fn a_failing_precheck_at_the_scheduled_time_fails_the_campaign_with_the_re
             got["completed_at"].is_string().then_some(got)
         })
         .await;
-    assert_eq!(
-        got["error_message"],
-        "Campaign cannot be sent: template is not APPROVED"
-    );
+    let reason = "Campaign cannot be sent: template is not APPROVED";
+    assert_eq!(got["error_message"], reason);
+    assert_eq!(got["failure_reason"], reason);
+    assert_eq!(app.stats(&s.api_key, &id).await["failure_reason"], reason);
     assert_eq!(reservations(&app, &id).await, 0);
     assert_eq!(app.balance(&s.account_id).await, 1000);
     assert_eq!(fake.counters().requests, 0);

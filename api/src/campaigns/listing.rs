@@ -65,10 +65,18 @@ async fn template_names(db: &Db, ids: &[TemplateId]) -> Result<HashMap<TemplateI
         .collect())
 }
 
+/// What a failed campaign says about why; nothing for any other status.
+pub fn failure_reason(c: &campaign::Model) -> Option<String> {
+    (c.status == CampaignStatus::Failed)
+        .then(|| c.error_message.clone())
+        .flatten()
+}
+
 fn to_view(
     c: campaign::Model,
     names: &HashMap<TemplateId, String>,
 ) -> Result<Campaign, CampaignError> {
+    let failure_reason = failure_reason(&c);
     let corrupt =
         |e: serde_json::Error| CampaignError::Unexpected(format!("stored variables: {e}"));
     Ok(Campaign {
@@ -90,6 +98,7 @@ fn to_view(
         credits_reserved: c.credits_reserved,
         credits_refunded: c.credits_refunded,
         error_code: c.error_code,
+        failure_reason,
         error_message: c.error_message,
         created_at: c.created_at,
         queued_at: c.queued_at,

@@ -24,6 +24,7 @@ pub async fn stats<C: ConnectionTrait>(
     };
     use Tally::*;
     let failed = count(&[Failed]);
+    let failure_reason = super::listing::failure_reason(&c);
     Ok(CampaignStatsResponse {
         status: Success::Success,
         campaign_id: c.id.to_string(),
@@ -41,5 +42,6 @@ pub async fn stats<C: ConnectionTrait>(
         scheduled_at: c.scheduled_at,
         started_at: c.started_at,
         completed_at: c.completed_at,
+        failure_reason,
     })
 }

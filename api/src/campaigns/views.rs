@@ -184,6 +184,9 @@ pub struct Campaign {
     /// Why a `failed` campaign stopped.
     pub error_code: Option<i32>,
     pub error_message: Option<String>,
+    /// Why a `failed` campaign stopped: a precheck that failed at its scheduled time
+    /// (`Campaign cannot be sent: …`) or a campaign-fatal provider answer.
+    pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub queued_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
@@ -240,4 +243,6 @@ pub struct CampaignStatsResponse {
     pub scheduled_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Why a `failed` campaign stopped (see `get_campaign`).
+    pub failure_reason: Option<String>,
 }
