@@ -17,7 +17,7 @@ use waplify_shared::jobs::RetryMessage;
 use waplify_shared::queue::new_task_id;
 
 use super::claim::Claim;
-use super::record::{Outcome, Recorded, record};
+use super::record::{Outcome, Recorded, record_retrying};
 use super::spec::Spec;
 use super::{calls, finalize};
 use crate::error::WorkError;
@@ -94,7 +94,7 @@ async fn flush(
 ) {
     let n = outcomes.len();
     let t = std::time::Instant::now();
-    let result = record(&ctx.db, &spec.campaign_id, claim, outcomes).await;
+    let result = record_retrying(&ctx.db, &spec.campaign_id, claim, outcomes).await;
     tracing::debug!(n, ms = t.elapsed().as_millis() as u64, "flushed");
     let recorded: Recorded = match result {
         Ok(r) => r,

@@ -19,6 +19,7 @@ use super::provider::{Answer, Call};
 use super::verdict::Verdict;
 
 /// One message's call and what to do about it.
+#[derive(Clone)]
 pub struct Outcome {
     pub message: Claimed,
     pub call: Call,
@@ -47,6 +48,34 @@ struct Sorted {
     failed: Vec<(MessageId, Failure)>,
     fatal: Option<Failure>,
     calls: Vec<provider_call::ActiveModel>,
+}
+
+/// Tries to record this many times before leaving the messages to their lease.
+const TRIES: u32 = 5;
+
+/// [`record`], tried again when its transaction fails (on PostgreSQL two records, or a
+/// record and a claim, can deadlock on shared count rows; the loser rolled back whole).
+/// The results stay in hand meanwhile: a message that WhatsApp accepted is recorded
+/// instead of being handed back and sent again after its lease. The claim token still
+/// fences every move, so a try that lands after the claim was lost changes nothing.
+pub async fn record_retrying(
+    db: &Db,
+    campaign_id: &CampaignId,
+    claim: &str,
+    outcomes: Vec<Outcome>,
+) -> Result<Recorded, DbErr> {
+    let mut attempt = 1;
+    loop {
+        match record(db, campaign_id, claim, outcomes.clone()).await {
+            Err(e) if attempt < TRIES => {
+                tracing::debug!(%campaign_id, attempt, "recording provider results failed, again: {e}");
+                let pause = rand::random_range(20..100u64) * u64::from(attempt);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
 }
 
 pub async fn record(
