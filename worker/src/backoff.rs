@@ -35,6 +35,30 @@ impl Backoff {
     }
 }
 
+/// Runs `f` up to `tries` times while it fails, for a transaction that rolled back
+/// whole (a PostgreSQL deadlock) and can simply run again. Between tries it pauses a
+/// short random time that grows with each try (20–100 ms × try), so two transactions
+/// that deadlocked do not meet again at once. Returns the last result.
+pub async fn retry_rolled_back<T, E, F, Fut>(tries: u32, what: &str, mut f: F) -> Result<T, E>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut attempt = 1;
+    loop {
+        match f().await {
+            Err(e) if attempt < tries => {
+                tracing::debug!(attempt, "{what} failed, again: {e}");
+                let pause = rand::random_range(20..100u64) * u64::from(attempt);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use apalis::prelude::{BoxDynError, Data};
 use chrono::{DateTime, Utc};
@@ -22,6 +21,7 @@ use waplify_shared::transition::{self, Settled};
 
 use super::marks::{self, Mark};
 use super::parse::{is_click, list, report, timestamp, values};
+use crate::backoff::retry_rolled_back;
 use crate::error::WorkError;
 use crate::runtime::context::Ctx;
 use crate::send::finalize;
@@ -30,23 +30,12 @@ use crate::send::finalize;
 const TRIES: u32 = 5;
 
 pub async fn handle(job: ApplyCallback, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
-    for attempt in 1..=TRIES {
-        match apply(&ctx, &job.callback_id).await {
-            Ok(_) => return Ok(()),
-            // Two callbacks about the same messages can deadlock on PostgreSQL; the
-            // loser's transaction rolled back whole, so it simply runs again.
-            Err(e) if attempt < TRIES => {
-                tracing::debug!(callback_id = %job.callback_id, attempt, "applying a callback failed, again: {e}");
-                // A short random pause, growing with each try, so two callbacks that
-                // deadlocked do not meet again at once.
-                let pause = rand::random_range(20..100u64) * u64::from(attempt);
-                tokio::time::sleep(Duration::from_millis(pause)).await;
-            }
-            Err(e) => {
-                // Still unprocessed in SQL: the reconciler queues it again.
-                tracing::warn!(callback_id = %job.callback_id, "applying a callback failed: {e}");
-            }
-        }
+    // Two callbacks about the same messages can deadlock on PostgreSQL; the loser's
+    // transaction rolled back whole, so it simply runs again.
+    let what = format!("applying callback {}", job.callback_id);
+    if let Err(e) = retry_rolled_back(TRIES, &what, || apply(&ctx, &job.callback_id)).await {
+        // Still unprocessed in SQL: the reconciler queues it again.
+        tracing::warn!(callback_id = %job.callback_id, "applying a callback failed: {e}");
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use waplify_shared::transition::{self, Detail, MessageMove, Target};
 use super::claim::Claimed;
 use super::provider::{Answer, Call};
 use super::verdict::Verdict;
+use crate::backoff::retry_rolled_back;
 
 /// One message's call and what to do about it.
 #[derive(Clone)]
@@ -64,18 +65,11 @@ pub async fn record_retrying(
     claim: &str,
     outcomes: Vec<Outcome>,
 ) -> Result<Recorded, DbErr> {
-    let mut attempt = 1;
-    loop {
-        match record(db, campaign_id, claim, outcomes.clone()).await {
-            Err(e) if attempt < TRIES => {
-                tracing::debug!(%campaign_id, attempt, "recording provider results failed, again: {e}");
-                let pause = rand::random_range(20..100u64) * u64::from(attempt);
-                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
+    // The job's span names the campaign.
+    retry_rolled_back(TRIES, "recording provider results", || {
+        record(db, campaign_id, claim, outcomes.clone())
+    })
+    .await
 }
 
 pub async fn record(
