@@ -39,6 +39,7 @@ impl Application {
             webhook_networks: config.common.webhook_networks,
             inbound: config.inbound,
             rate_limit: config.rate_limit,
+            clock: config.common.clock.clone(),
         };
         let bind = config.bind;
         let cannot = |e: std::io::Error| {

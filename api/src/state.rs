@@ -1,5 +1,6 @@
 //! What every request handler can reach.
 
+use waplify_shared::clock::Clock;
 use waplify_shared::db::Db;
 use waplify_shared::queue::Queues;
 use waplify_shared::webhooks::target::AllowedNetworks;
@@ -18,4 +19,6 @@ pub struct AppState {
     pub webhook_networks: AllowedNetworks,
     pub inbound: InboundConfig,
     pub rate_limit: RateLimit,
+    /// What schedules and sending windows are read against.
+    pub clock: Clock,
 }

@@ -96,6 +96,9 @@ pub struct CommonConfig {
     /// `DATABASE_MAX_CONNECTIONS`: the process's SQL pool size; unset or 0 is 20 on
     /// PostgreSQL, 8 on SQLite.
     pub db_max_connections: Option<u32>,
+    /// What schedules and sending windows are read against: the system clock, which
+    /// tests move ahead.
+    pub clock: crate::clock::Clock,
 }
 
 impl CommonConfig {
@@ -127,6 +130,7 @@ impl CommonConfig {
             webhook_networks: AllowedNetworks::parse(&string("WEBHOOK_ALLOW_NETWORKS", ""))
                 .map_err(|e| ConfigError::new("WEBHOOK_ALLOW_NETWORKS", e))?,
             db_max_connections: Some(parse("DATABASE_MAX_CONNECTIONS", 0u32)?).filter(|n| *n > 0),
+            clock: crate::clock::Clock::system(),
         })
     }
 }

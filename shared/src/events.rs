@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::status::MessageStatus;
+use crate::status::{CampaignStatus, MessageStatus};
 use crate::string_enum::{UnknownValue, string_enum};
 
 string_enum!(
@@ -13,19 +13,55 @@ string_enum!(
         MessageDelivered => "message.delivered",
         MessageRead => "message.read",
         MessageFailed => "message.failed",
+        CampaignStarted => "campaign.started",
+        CampaignPaused => "campaign.paused",
+        CampaignResumed => "campaign.resumed",
+        CampaignCompleted => "campaign.completed",
+        CampaignCancelled => "campaign.cancelled",
+        CampaignFailed => "campaign.failed",
         /// Sent by `test_webhook`; endpoints receive it whatever their filter.
         WebhookTest => "webhook.test",
     }
 );
 
 impl EventKind {
-    /// The events an endpoint can subscribe to.
+    /// The message events: what a new endpoint receives unless it chooses.
     pub const MESSAGE_EVENTS: [EventKind; 4] = [
         EventKind::MessageSent,
         EventKind::MessageDelivered,
         EventKind::MessageRead,
         EventKind::MessageFailed,
     ];
+
+    /// The campaign events, chosen in an endpoint's filter.
+    pub const CAMPAIGN_EVENTS: [EventKind; 6] = [
+        EventKind::CampaignStarted,
+        EventKind::CampaignPaused,
+        EventKind::CampaignResumed,
+        EventKind::CampaignCompleted,
+        EventKind::CampaignCancelled,
+        EventKind::CampaignFailed,
+    ];
+
+    /// Whether an endpoint may name this event in its filter.
+    pub fn subscribable(self) -> bool {
+        self != EventKind::WebhookTest
+    }
+
+    /// The event announcing a campaign's move from `from` to `to`, if any. Being
+    /// queued is not announced; starting is.
+    pub fn for_campaign(from: CampaignStatus, to: CampaignStatus) -> Option<EventKind> {
+        use CampaignStatus::*;
+        match (from, to) {
+            (Paused, Running | Queued) => Some(EventKind::CampaignResumed),
+            (_, Running) => Some(EventKind::CampaignStarted),
+            (_, Paused) => Some(EventKind::CampaignPaused),
+            (_, Completed) => Some(EventKind::CampaignCompleted),
+            (_, Cancelled) => Some(EventKind::CampaignCancelled),
+            (_, Failed) => Some(EventKind::CampaignFailed),
+            (_, Draft | Scheduled | Queued) => None,
+        }
+    }
 
     /// The event announcing that a message reached `status`, if any.
     pub fn for_status(status: MessageStatus) -> Option<EventKind> {
@@ -34,7 +70,7 @@ impl EventKind {
             MessageStatus::Delivered => Some(EventKind::MessageDelivered),
             MessageStatus::Read => Some(EventKind::MessageRead),
             MessageStatus::Failed => Some(EventKind::MessageFailed),
-            MessageStatus::Pending | MessageStatus::Sending => None,
+            MessageStatus::Pending | MessageStatus::Sending | MessageStatus::Cancelled => None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod apikey;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod events;
@@ -18,6 +19,7 @@ pub mod status;
 pub mod string_enum;
 pub mod transition;
 pub mod webhooks;
+pub mod window;
 
 pub use sea_orm;
 pub use sea_orm_migration;

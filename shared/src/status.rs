@@ -10,6 +10,8 @@ string_enum!(
         Scheduled => "scheduled",
         Queued => "queued",
         Running => "running",
+        /// Stopped by hand: nothing is claimed until it is resumed.
+        Paused => "paused",
         Completed => "completed",
         Cancelled => "cancelled",
         Failed => "failed",
@@ -25,6 +27,8 @@ string_enum!(
         Delivered => "delivered",
         Read => "read",
         Failed => "failed",
+        /// Never sent: its campaign was cancelled first.
+        Cancelled => "cancelled",
     }
 );
 
@@ -100,13 +104,17 @@ impl CampaignStatus {
     pub fn predecessors(self) -> &'static [CampaignStatus] {
         use CampaignStatus::*;
         match self {
-            Draft => &[],
-            Scheduled => &[],
-            Queued => &[Draft, Scheduled],
-            Running => &[Queued],
+            // `update_campaign` moves between these two by setting or clearing the time.
+            Draft => &[Scheduled],
+            Scheduled => &[Draft],
+            // From `paused`: resumed before it ever started.
+            Queued => &[Draft, Scheduled, Paused],
+            Running => &[Queued, Paused],
+            Paused => &[Queued, Running],
             Completed => &[Running],
-            Cancelled => &[Draft, Scheduled],
-            Failed => &[Scheduled, Queued, Running],
+            Cancelled => &[Draft, Scheduled, Queued, Running, Paused],
+            // From `paused`: a campaign-fatal answer to a call still in flight.
+            Failed => &[Scheduled, Queued, Running, Paused],
         }
     }
 }
@@ -128,11 +136,12 @@ impl MessageStatus {
             Delivered => &[Pending, Sending, Sent],
             Read => &[Pending, Sending, Sent, Delivered],
             Failed => &[Pending, Sending, Sent],
+            Cancelled => &[Pending],
         }
     }
 
     /// Position along `pending -> sending -> sent -> delivered -> read`; `None` for
-    /// `failed`, which ends the line.
+    /// `failed` and `cancelled`, which end the line.
     pub fn rank(self) -> Option<u8> {
         use MessageStatus::*;
         match self {
@@ -141,7 +150,7 @@ impl MessageStatus {
             Sent => Some(2),
             Delivered => Some(3),
             Read => Some(4),
-            Failed => None,
+            Failed | Cancelled => None,
         }
     }
 }
@@ -158,7 +167,7 @@ mod tests {
         for s in MessageStatus::ALL {
             assert_eq!(s.as_str().parse::<MessageStatus>().unwrap(), *s);
         }
-        assert!("paused".parse::<CampaignStatus>().is_err());
+        assert!("pausd".parse::<CampaignStatus>().is_err());
         assert_eq!(
             "pending".parse::<DeliveryState>().unwrap(),
             DeliveryState::Pending
@@ -176,10 +185,13 @@ mod tests {
     }
 
     #[test]
-    fn only_drafts_and_scheduled_queue() {
-        assert_eq!(
-            CampaignStatus::Queued.predecessors(),
-            &[CampaignStatus::Draft, CampaignStatus::Scheduled]
-        );
+    fn only_drafts_scheduled_and_paused_campaigns_queue() {
+        use CampaignStatus::*;
+        assert_eq!(Queued.predecessors(), &[Draft, Scheduled, Paused]);
+        for ended in [Completed, Cancelled, Failed] {
+            for to in CampaignStatus::ALL {
+                assert!(!to.predecessors().contains(&ended), "{ended:?} -> {to:?}");
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use waplify_api::http::ratelimit::RateLimit;
 use waplify_api::{ApiConfig, Application, InboundConfig};
+use waplify_shared::clock::Clock;
 use waplify_shared::config::CommonConfig;
 use waplify_shared::queue::{self, Queues};
 use waplify_shared::webhooks::target::AllowedNetworks;
@@ -20,6 +21,9 @@ pub struct TestApp {
     pub prefix: String,
     pub redis_url: String,
     pub queues: Queues,
+    /// The clock of this app and of its workers: `advance` it to reach a scheduled
+    /// time or a window's opening without waiting.
+    pub clock: Clock,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -74,9 +78,10 @@ async fn spawn(redis_url: &str, networks: AllowedNetworks, rate_limit: RateLimit
     let tdb = TestDb::new().await;
     let prefix = crate::unique_prefix();
     let queues = connect_queues(redis_url, &prefix).await;
+    let clock = Clock::system();
     let common = CommonConfig {
         webhook_networks: networks,
-        ..common(&tdb.url, redis_url, &prefix)
+        ..common(&tdb.url, redis_url, &prefix, &clock)
     };
     let (client, server) = serve(common, rate_limit).await;
     TestApp {
@@ -85,6 +90,7 @@ async fn spawn(redis_url: &str, networks: AllowedNetworks, rate_limit: RateLimit
         prefix,
         redis_url: redis_url.to_owned(),
         queues,
+        clock,
         server,
     }
 }
@@ -97,7 +103,7 @@ async fn connect_queues(redis_url: &str, prefix: &str) -> Queues {
 }
 
 /// Settings for a test database, Redis and prefix.
-fn common(database_url: &str, redis_url: &str, prefix: &str) -> CommonConfig {
+fn common(database_url: &str, redis_url: &str, prefix: &str, clock: &Clock) -> CommonConfig {
     CommonConfig {
         database_url: database_url.to_owned(),
         redis_url: redis_url.to_owned(),
@@ -108,6 +114,7 @@ fn common(database_url: &str, redis_url: &str, prefix: &str) -> CommonConfig {
         // The API and each worker of a test open their own pool, as their processes
         // would; small pools keep parallel tests inside PostgreSQL's connection limit.
         db_max_connections: Some(10),
+        clock: clock.clone(),
     }
 }
 
@@ -169,7 +176,7 @@ impl std::ops::Deref for TestApp {
 impl TestApp {
     /// Settings for this app's database, Redis and prefix.
     pub fn common(&self) -> CommonConfig {
-        common(&self.tdb.url, &self.redis_url, &self.prefix)
+        common(&self.tdb.url, &self.redis_url, &self.prefix, &self.clock)
     }
 
     /// Worker settings tuned for tests: fast retries and reconciliation.

@@ -48,6 +48,24 @@ impl Client {
         read(req.send().await.expect("POST")).await
     }
 
+    pub async fn patch(&self, path: &str, key: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let mut req = self.http.patch(self.url(path)).json(&body);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        read(req.send().await.expect("PATCH")).await
+    }
+
+    /// `POST /api/v1/campaigns/{id}/{action}` (cancel, pause, resume).
+    pub async fn control(&self, key: &str, campaign_id: &str, action: &str) -> (StatusCode, Value) {
+        self.post(
+            &format!("/api/v1/campaigns/{campaign_id}/{action}"),
+            Some(key),
+            None,
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str, key: Option<&str>) -> (StatusCode, Value) {
         let mut req = self.http.delete(self.url(path));
         if let Some(k) = key {

@@ -9,6 +9,7 @@ use redis::AsyncCommands;
 use reqwest::StatusCode;
 use serde_json::json;
 use waplify_tests::app::phone;
+use waplify_tests::receiver::{Receiver, wait_received};
 use waplify_tests::{Fake, FakeConfig, Seeded, TestApp, seed, spawn_app};
 
 async fn fake() -> (Fake, String) {
@@ -123,6 +124,15 @@ async fn a_failing_precheck_at_the_scheduled_time_fails_the_campaign_with_the_re
     let app = spawn_app().await;
     let s = seed(&app.tdb.db, 1000, 1000).await;
     let (fake, url) = fake().await;
+    let (receiver, hook_url) = Receiver::start().await;
+    let (status, body) = app
+        .post(
+            "/api/v1/webhooks",
+            Some(&s.api_key),
+            Some(json!({"name": "Ops", "url": hook_url, "events": ["campaign.failed", "message.failed"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = schedule(&app, &s, 5, 2).await;
     let template_id = app
         .scalar_text("SELECT id FROM templates WHERE name = 'welcome'")
@@ -157,5 +167,15 @@ async fn a_failing_precheck_at_the_scheduled_time_fails_the_campaign_with_the_re
         .await,
         5
     );
+    // One campaign.failed with the reason, and one message.failed per recipient.
+    let got = wait_received(&receiver, 6, Duration::from_secs(30)).await;
+    let failed: Vec<_> = got
+        .iter()
+        .map(|r| r.json())
+        .filter(|e| e["event"] == "campaign.failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["campaign"]["failure_reason"], reason);
+    assert_eq!(failed[0]["campaign"]["previous_status"], "scheduled");
     worker.shutdown().await;
 }

@@ -7,20 +7,22 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait};
 
+use waplify_shared::clock::Clock;
 use waplify_shared::db::entities::campaign;
 use waplify_shared::db::{Db, begin_write};
 use waplify_shared::ids::{AccountId, CampaignId};
 use waplify_shared::status::CampaignStatus;
 
 use super::error::CampaignError;
-use super::recipients;
 use super::resolve::{find_template, resolve_number, variables};
 use super::views::{CampaignState, CreateCampaignRequest, CreateCampaignResponse};
+use super::{recipients, schedule};
 use crate::http::envelope::Success;
 use crate::http::text::Text;
 
 pub async fn create(
     db: &Db,
+    clock: &Clock,
     account: &AccountId,
     req: CreateCampaignRequest,
 ) -> Result<CreateCampaignResponse, CampaignError> {
@@ -38,7 +40,12 @@ pub async fn create(
         ));
     }
     let number_id = resolve_number(db, account, req.waba_phone_id, &template).await?;
-    let (scheduled_at, timezone) = schedule(req.scheduled_at, req.scheduled_timezone, now)?;
+    let (scheduled_at, timezone) =
+        schedule::requested(req.scheduled_at, req.scheduled_timezone, clock.now())?;
+    let send_window = req
+        .send_window
+        .map(|w| w.parse().map_err(CampaignError::Invalid))
+        .transpose()?;
     let recipients = recipients::normalise(req.contacts);
     if recipients.valid.is_empty() {
         return Err(CampaignError::Invalid(
@@ -69,6 +76,7 @@ pub async fn create(
         status: Set(status),
         scheduled_at: Set(scheduled_at),
         scheduled_timezone: Set(timezone),
+        send_window: Set(send_window),
         total_contacts: Set(recipients.valid.len() as i64),
         ..blank(now)
     };
@@ -96,33 +104,6 @@ pub async fn create(
     })
 }
 
-/// `scheduled_at` in UTC (in the future) and the time zone it was chosen in.
-fn schedule(
-    at: Option<chrono::DateTime<chrono::FixedOffset>>,
-    timezone: Option<Text>,
-    now: DateTime<Utc>,
-) -> Result<(Option<DateTime<Utc>>, Option<String>), CampaignError> {
-    let at = match at {
-        Some(at) if at.with_timezone(&Utc) <= now => {
-            return Err(CampaignError::Invalid(
-                "scheduled_at must be in the future".into(),
-            ));
-        }
-        other => other.map(|at| at.with_timezone(&Utc)),
-    };
-    let timezone = timezone
-        .map(|t| t.into_string().trim().to_owned())
-        .filter(|t| !t.is_empty());
-    if let Some(tz) = &timezone
-        && tz.parse::<chrono_tz::Tz>().is_err()
-    {
-        return Err(CampaignError::Invalid(format!(
-            "scheduled_timezone '{tz}' is not an IANA time zone name"
-        )));
-    }
-    Ok((at, timezone))
-}
-
 /// The columns every new campaign starts with.
 fn blank(now: DateTime<Utc>) -> campaign::ActiveModel {
     campaign::ActiveModel {
@@ -137,6 +118,8 @@ fn blank(now: DateTime<Utc>) -> campaign::ActiveModel {
         started_at: Set(None),
         completed_at: Set(None),
         settled_at: Set(None),
+        paused_at: Set(None),
+        cancelled_at: Set(None),
         ..Default::default()
     }
 }

@@ -24,6 +24,15 @@ pub enum CampaignError {
         .0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )]
     Scheduled(chrono::DateTime<chrono::Utc>),
+    /// A lifecycle operation the campaign's status does not allow.
+    #[error("Campaign is {status}; only {allowed} campaign can be {done}")]
+    WrongStatus {
+        status: CampaignStatus,
+        /// The statuses that allow it, as a phrase: `a queued or running`.
+        allowed: &'static str,
+        /// What the operation does, as a participle: `paused`.
+        done: &'static str,
+    },
     /// A send precheck failed; the reason follows `Campaign cannot be sent: `.
     #[error("Campaign cannot be sent: {0}")]
     Precheck(String),
@@ -45,7 +54,9 @@ impl From<CampaignError> for ApiError {
     fn from(e: CampaignError) -> ApiError {
         let status = match &e {
             CampaignError::NotFound | CampaignError::Missing(_) => StatusCode::NOT_FOUND,
-            CampaignError::NotDraft(_) | CampaignError::Scheduled(_) => StatusCode::CONFLICT,
+            CampaignError::NotDraft(_)
+            | CampaignError::Scheduled(_)
+            | CampaignError::WrongStatus { .. } => StatusCode::CONFLICT,
             CampaignError::Precheck(_) | CampaignError::Invalid(_) => StatusCode::BAD_REQUEST,
             CampaignError::Unexpected(cause) => return ApiError::internal(cause),
         };

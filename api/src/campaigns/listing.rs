@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use waplify_shared::db::Db;
@@ -11,17 +11,24 @@ use waplify_shared::ids::{AccountId, TemplateId};
 use waplify_shared::status::CampaignStatus;
 
 use super::error::CampaignError;
+use super::lifecycle_views::SendWindowView;
 use super::views::{Campaign, CampaignState, ListCampaignsResponse};
 use crate::http::envelope::Success;
 use crate::http::paging::{Limit, Page, page_of};
 
-pub async fn view(db: &Db, c: campaign::Model) -> Result<Campaign, CampaignError> {
+/// One campaign as `get_campaign` shows it at `now` (the clock windows are read on).
+pub async fn view(
+    db: &Db,
+    now: DateTime<Utc>,
+    c: campaign::Model,
+) -> Result<Campaign, CampaignError> {
     let names = template_names(db, std::slice::from_ref(&c.template_id)).await?;
-    to_view(c, &names)
+    to_view(c, &names, now)
 }
 
 pub async fn list(
     db: &Db,
+    now: DateTime<Utc>,
     account: &AccountId,
     page: Page,
     limit: Limit,
@@ -40,7 +47,7 @@ pub async fn list(
     let names = template_names(db, &ids).await?;
     let items = rows
         .into_iter()
-        .map(|c| to_view(c, &names))
+        .map(|c| to_view(c, &names, now))
         .collect::<Result<_, _>>()?;
     Ok(ListCampaignsResponse {
         status: Success::Success,
@@ -72,11 +79,26 @@ pub fn failure_reason(c: &campaign::Model) -> Option<String> {
         .flatten()
 }
 
+/// When a queued or running campaign outside its sending window may send again;
+/// `None` when it may send now (or is not sending at all).
+pub fn window_wait(c: &campaign::Model, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if !matches!(c.status, CampaignStatus::Queued | CampaignStatus::Running) {
+        return None;
+    }
+    let window = c.send_window.as_ref()?;
+    if window.contains(now) {
+        return None;
+    }
+    window.next_open(now)
+}
+
 fn to_view(
     c: campaign::Model,
     names: &HashMap<TemplateId, String>,
+    now: DateTime<Utc>,
 ) -> Result<Campaign, CampaignError> {
     let failure_reason = failure_reason(&c);
+    let next_window_at = window_wait(&c, now);
     let corrupt =
         |e: serde_json::Error| CampaignError::Unexpected(format!("stored variables: {e}"));
     Ok(Campaign {
@@ -93,6 +115,9 @@ fn to_view(
         filename: c.filename,
         scheduled_at: c.scheduled_at,
         scheduled_timezone: c.scheduled_timezone,
+        send_window: c.send_window.as_ref().map(SendWindowView::from),
+        waiting_for_window: next_window_at.is_some(),
+        next_window_at,
         task_id: c.task_id,
         total_contacts: c.total_contacts,
         credits_reserved: c.credits_reserved,
@@ -104,5 +129,7 @@ fn to_view(
         queued_at: c.queued_at,
         started_at: c.started_at,
         completed_at: c.completed_at,
+        paused_at: c.paused_at,
+        cancelled_at: c.cancelled_at,
     })
 }

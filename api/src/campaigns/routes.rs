@@ -7,11 +7,15 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use waplify_shared::ids::CampaignId;
 
+use super::lifecycle_routes::answer;
+use super::lifecycle_views::UpdateCampaignRequest;
 use super::views::*;
-use super::{append, create, listing, lookup, send, stats};
+use super::{append, create, listing, lookup, send, stats, update};
 use crate::http::auth::ApiKeyAuth;
 use crate::http::envelope::Success;
-use crate::http::errors::{ChangeErrors, CreateErrors, Failure, ListErrors, ReadErrors};
+use crate::http::errors::{
+    ChangeErrors, CreateErrors, Failure, ListErrors, ReadErrors, UpdateErrors,
+};
 use crate::http::paging::{Limit, Page};
 use crate::http::tags::Tag;
 use crate::state::AppState;
@@ -40,7 +44,7 @@ impl CampaignsApi {
         body: Json<CreateCampaignRequest>,
     ) -> Result<Json<CreateCampaignResponse>, Failure<CreateErrors>> {
         Ok(Json(
-            create::create(&state.0.db, &auth.0.account_id, body.0).await?,
+            create::create(&state.0.db, &state.0.clock, &auth.0.account_id, body.0).await?,
         ))
     }
 
@@ -60,7 +64,15 @@ impl CampaignsApi {
         status: Query<Option<CampaignState>>,
     ) -> Result<Json<ListCampaignsResponse>, Failure<ListErrors>> {
         Ok(Json(
-            listing::list(&state.0.db, &auth.0.account_id, page.0, limit.0, status.0).await?,
+            listing::list(
+                &state.0.db,
+                state.0.clock.now(),
+                &auth.0.account_id,
+                page.0,
+                limit.0,
+                status.0,
+            )
+            .await?,
         ))
     }
 
@@ -80,9 +92,31 @@ impl CampaignsApi {
         let found = lookup::campaign(&state.0.db, &auth.0.account_id, &campaign_id.0).await?;
         Ok(Json(GetCampaignResponse {
             status: Success::Success,
-            campaign: listing::view(&state.0.db, found).await?,
+            campaign: listing::view(&state.0.db, state.0.clock.now(), found).await?,
             timestamp: chrono::Utc::now(),
         }))
+    }
+
+    /// Change a campaign
+    ///
+    /// Name, description, schedule and sending window of a `draft` or `scheduled`
+    /// campaign. Setting `scheduled_at` makes it `scheduled`; `null` makes it a `draft`
+    /// again. Same validation and messages as `create_campaign`.
+    #[oai(
+        path = "/campaigns/:campaign_id",
+        method = "patch",
+        operation_id = "update_campaign"
+    )]
+    async fn update_campaign(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+        body: Json<UpdateCampaignRequest>,
+    ) -> Result<Json<GetCampaignResponse>, Failure<UpdateErrors>> {
+        let c = update::update(state.0, &auth.0.account_id, &campaign_id.0, body.0).await?;
+        Ok(Json(answer(state.0, c).await?))
     }
 
     /// Add recipients to a draft
@@ -144,6 +178,8 @@ impl CampaignsApi {
         campaign_id: Path<CampaignId>,
     ) -> Result<Json<CampaignStatsResponse>, Failure<ReadErrors>> {
         let found = lookup::campaign(&state.0.db, &auth.0.account_id, &campaign_id.0).await?;
-        Ok(Json(stats::stats(&state.0.db, found).await?))
+        Ok(Json(
+            stats::stats(&state.0.db, state.0.clock.now(), found).await?,
+        ))
     }
 }

@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 
 use waplify_shared::status::CampaignStatus;
 
+use super::lifecycle_views::{SendWindowInput, SendWindowView};
 use crate::http::envelope::{Accepted, Success};
 use crate::http::text::Text;
 
@@ -18,6 +19,7 @@ pub enum CampaignState {
     Scheduled,
     Queued,
     Running,
+    Paused,
     Completed,
     Cancelled,
     Failed,
@@ -30,6 +32,7 @@ impl From<CampaignStatus> for CampaignState {
             CampaignStatus::Scheduled => CampaignState::Scheduled,
             CampaignStatus::Queued => CampaignState::Queued,
             CampaignStatus::Running => CampaignState::Running,
+            CampaignStatus::Paused => CampaignState::Paused,
             CampaignStatus::Completed => CampaignState::Completed,
             CampaignStatus::Cancelled => CampaignState::Cancelled,
             CampaignStatus::Failed => CampaignState::Failed,
@@ -44,6 +47,7 @@ impl From<CampaignState> for CampaignStatus {
             CampaignState::Scheduled => CampaignStatus::Scheduled,
             CampaignState::Queued => CampaignStatus::Queued,
             CampaignState::Running => CampaignStatus::Running,
+            CampaignState::Paused => CampaignStatus::Paused,
             CampaignState::Completed => CampaignStatus::Completed,
             CampaignState::Cancelled => CampaignStatus::Cancelled,
             CampaignState::Failed => CampaignStatus::Failed,
@@ -91,11 +95,20 @@ pub struct CreateCampaignRequest {
     /// The sending number; defaults to the template's number, then the account's first active one.
     #[oai(validator(pattern = "^[0-9a-f]{24}$"))]
     pub waba_phone_id: Option<Text>,
-    /// When to send (RFC 3339, in the future). The campaign is created as `scheduled`.
-    pub scheduled_at: Option<DateTime<FixedOffset>>,
-    /// IANA time zone the schedule was chosen in, e.g. `Europe/Berlin`.
+    /// When to send, in the future: RFC 3339 with an offset or `Z`
+    /// (`2026-12-24T09:00:00Z`), or a local time without one (`2026-12-24T09:00:00`)
+    /// read in `scheduled_timezone`. The campaign is created as `scheduled` and sends
+    /// itself at that time.
+    #[oai(validator(
+        max_length = 40,
+        pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}:\d{2})?$"
+    ))]
+    pub scheduled_at: Option<Text>,
+    /// IANA time zone of a local `scheduled_at`, e.g. `Europe/Berlin`; default UTC.
     #[oai(validator(max_length = 64))]
     pub scheduled_timezone: Option<Text>,
+    /// Hours the campaign may send in; any time when omitted.
+    pub send_window: Option<SendWindowInput>,
 }
 
 /// The spec's example: the demo account's `welcome` template has one body variable.
@@ -117,6 +130,7 @@ impl poem_openapi::types::Example for CreateCampaignRequest {
             waba_phone_id: None,
             scheduled_at: None,
             scheduled_timezone: None,
+            send_window: None,
         }
     }
 }
@@ -174,9 +188,16 @@ pub struct Campaign {
     pub header_data: HashMap<String, String>,
     pub media_url: Option<String>,
     pub filename: Option<String>,
+    /// When a scheduled campaign sends itself, in UTC.
     pub scheduled_at: Option<DateTime<Utc>>,
+    /// The time zone `scheduled_at` was given in.
     pub scheduled_timezone: Option<String>,
-    /// Id of the dispatch job, once sent.
+    pub send_window: Option<SendWindowView>,
+    /// A queued or running campaign outside its sending window: nothing is sent until
+    /// `next_window_at`.
+    pub waiting_for_window: bool,
+    pub next_window_at: Option<DateTime<Utc>>,
+    /// Id of the latest dispatch job: from `send_campaign`, the scheduler or a resume.
     pub task_id: Option<String>,
     pub total_contacts: i64,
     pub credits_reserved: i64,
@@ -191,6 +212,9 @@ pub struct Campaign {
     pub queued_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// When it was last paused (while `paused`).
+    pub paused_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Object, Debug)]
@@ -237,7 +261,9 @@ pub struct CampaignStatsResponse {
     pub clicked_count: i64,
     pub failed_count: i64,
     pub replied_count: i64,
-    /// `total_contacts - failed_count`.
+    /// Recipients never sent because the campaign was cancelled.
+    pub cancelled_count: i64,
+    /// `total_contacts - failed_count - cancelled_count`.
     pub success_count: i64,
     pub created_at: DateTime<Utc>,
     pub scheduled_at: Option<DateTime<Utc>>,
@@ -245,4 +271,7 @@ pub struct CampaignStatsResponse {
     pub completed_at: Option<DateTime<Utc>>,
     /// Why a `failed` campaign stopped (see `get_campaign`).
     pub failure_reason: Option<String>,
+    /// Outside its sending window (see `get_campaign`).
+    pub waiting_for_window: bool,
+    pub next_window_at: Option<DateTime<Utc>>,
 }

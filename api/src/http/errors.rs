@@ -203,6 +203,29 @@ documented_errors!(
 );
 
 documented_errors!(
+    /// Errors of changing a draft or scheduled campaign.
+    UpdateErrors {
+        400 BadRequest "Malformed campaign_id or invalid body: field validation, `scheduled_at must be in the future`, a local `scheduled_at` the clocks skip, a sending window that never opens.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "No such campaign in this account: `Campaign not found`.",
+        409 Conflict "The campaign is neither a draft nor scheduled.",
+        413 PayloadTooLarge "Request body over the size limit.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of cancelling, pausing or resuming a campaign.
+    ControlErrors {
+        400 BadRequest "Malformed campaign_id: `Invalid campaign_id`.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "No such campaign in this account: `Campaign not found`.",
+        409 Conflict "The campaign's status does not allow it (the message names the status and what does).",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
     /// Errors of registering a webhook endpoint.
     WebhookCreateErrors {
         400 BadRequest "Invalid body: field validation, or a URL that is not http(s) with a domain name or IPv4 address.",

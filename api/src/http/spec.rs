@@ -4,17 +4,33 @@
 
 use poem_openapi::{ExtraHeader, OpenApiService};
 
+use crate::campaigns::lifecycle_routes::CampaignLifecycleApi;
 use crate::campaigns::routes::CampaignsApi;
 use crate::http::health::HealthApi;
 use crate::webhooks::routes::WebhooksApi;
 use crate::whatsapp::routes::WhatsAppApi;
 
-pub type Service = OpenApiService<(CampaignsApi, WebhooksApi, WhatsAppApi, HealthApi), ()>;
+pub type Service = OpenApiService<
+    (
+        CampaignsApi,
+        CampaignLifecycleApi,
+        WebhooksApi,
+        WhatsAppApi,
+        HealthApi,
+    ),
+    (),
+>;
 
 /// The OpenAPI service; also what `waplify-api openapi` prints.
 pub fn api_service() -> Service {
     OpenApiService::new(
-        (CampaignsApi, WebhooksApi, WhatsAppApi, HealthApi),
+        (
+            CampaignsApi,
+            CampaignLifecycleApi,
+            WebhooksApi,
+            WhatsAppApi,
+            HealthApi,
+        ),
         "Waplify Send",
         env!("CARGO_PKG_VERSION"),
     )

@@ -11,7 +11,7 @@ use serde_json::json;
 use waplify_shared::db::Db;
 use waplify_shared::db::entities::{webhook_delivery, webhook_endpoint};
 use waplify_shared::ids::{AccountId, WebhookId};
-use waplify_shared::webhooks::outbox::{new_delivery, rfc3339};
+use waplify_shared::webhooks::outbox::{About, new_delivery, rfc3339};
 use waplify_shared::webhooks::target::AllowedNetworks;
 use waplify_shared::webhooks::{DeliveryState, EventFilter, EventKind};
 
@@ -168,7 +168,13 @@ pub async fn test(
         "message": "Test event from Waplify Send",
     })
     .to_string();
-    let row = new_delivery(&endpoint.id, EventKind::WebhookTest, body, None, now);
+    let row = new_delivery(
+        &endpoint.id,
+        EventKind::WebhookTest,
+        body,
+        About::default(),
+        now,
+    );
     let delivery_id = row.id.clone().unwrap();
     webhook_delivery::Entity::insert(row)
         .exec_without_returning(db)

@@ -8,7 +8,7 @@ use waplify_shared::webhooks::{DeliveryState as Stored, EventKind};
 use crate::http::envelope::{Accepted, Success};
 use crate::http::text::Text;
 
-/// A message event an endpoint can subscribe to.
+/// An event an endpoint can subscribe to: a message's status, or a campaign's.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WebhookEvent {
     #[oai(rename = "message.sent")]
@@ -19,29 +19,54 @@ pub enum WebhookEvent {
     MessageRead,
     #[oai(rename = "message.failed")]
     MessageFailed,
+    #[oai(rename = "campaign.started")]
+    CampaignStarted,
+    #[oai(rename = "campaign.paused")]
+    CampaignPaused,
+    #[oai(rename = "campaign.resumed")]
+    CampaignResumed,
+    #[oai(rename = "campaign.completed")]
+    CampaignCompleted,
+    #[oai(rename = "campaign.cancelled")]
+    CampaignCancelled,
+    #[oai(rename = "campaign.failed")]
+    CampaignFailed,
 }
+
+/// Each subscribable event with its stored kind, the one table both ways read.
+const EVENTS: [(WebhookEvent, EventKind); 10] = [
+    (WebhookEvent::MessageSent, EventKind::MessageSent),
+    (WebhookEvent::MessageDelivered, EventKind::MessageDelivered),
+    (WebhookEvent::MessageRead, EventKind::MessageRead),
+    (WebhookEvent::MessageFailed, EventKind::MessageFailed),
+    (WebhookEvent::CampaignStarted, EventKind::CampaignStarted),
+    (WebhookEvent::CampaignPaused, EventKind::CampaignPaused),
+    (WebhookEvent::CampaignResumed, EventKind::CampaignResumed),
+    (
+        WebhookEvent::CampaignCompleted,
+        EventKind::CampaignCompleted,
+    ),
+    (
+        WebhookEvent::CampaignCancelled,
+        EventKind::CampaignCancelled,
+    ),
+    (WebhookEvent::CampaignFailed, EventKind::CampaignFailed),
+];
 
 impl From<WebhookEvent> for EventKind {
     fn from(e: WebhookEvent) -> EventKind {
-        match e {
-            WebhookEvent::MessageSent => EventKind::MessageSent,
-            WebhookEvent::MessageDelivered => EventKind::MessageDelivered,
-            WebhookEvent::MessageRead => EventKind::MessageRead,
-            WebhookEvent::MessageFailed => EventKind::MessageFailed,
-        }
+        EVENTS
+            .iter()
+            .find(|(w, _)| *w == e)
+            .map(|(_, k)| *k)
+            .expect("every WebhookEvent is in EVENTS")
     }
 }
 
 impl WebhookEvent {
     /// The subscribable event of a stored kind; `None` for `webhook.test`.
     pub fn of(e: EventKind) -> Option<WebhookEvent> {
-        match e {
-            EventKind::MessageSent => Some(WebhookEvent::MessageSent),
-            EventKind::MessageDelivered => Some(WebhookEvent::MessageDelivered),
-            EventKind::MessageRead => Some(WebhookEvent::MessageRead),
-            EventKind::MessageFailed => Some(WebhookEvent::MessageFailed),
-            EventKind::WebhookTest => None,
-        }
+        EVENTS.iter().find(|(_, k)| *k == e).map(|(w, _)| *w)
     }
 }
 
@@ -63,8 +88,9 @@ pub struct CreateWebhookRequest {
     /// requests are unsigned.
     #[oai(validator(min_length = 8, max_length = 256))]
     pub secret: Option<Text>,
-    /// Events to receive; all message events when omitted.
-    #[oai(validator(min_items = 1, max_items = 4, unique_items))]
+    /// Events to receive; all message events when omitted. Campaign events
+    /// (`campaign.started`, `campaign.paused`, …) are sent only to endpoints that name them.
+    #[oai(validator(min_items = 1, max_items = 10, unique_items))]
     pub events: Option<Vec<WebhookEvent>>,
     /// Retries after a failed attempt (429, 5xx, timeout, connection error), 0 to 10.
     /// Default 3.

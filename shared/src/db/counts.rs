@@ -29,6 +29,7 @@ string_enum!(
         Delivered => "delivered",
         Read => "read",
         Failed => "failed",
+        Cancelled => "cancelled",
         Replied => "replied",
         Clicked => "clicked",
     }
@@ -43,6 +44,7 @@ impl From<MessageStatus> for Tally {
             MessageStatus::Delivered => Tally::Delivered,
             MessageStatus::Read => Tally::Read,
             MessageStatus::Failed => Tally::Failed,
+            MessageStatus::Cancelled => Tally::Cancelled,
         }
     }
 }
@@ -117,4 +119,50 @@ pub async fn of_campaign<C: ConnectionTrait>(
         out.push((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
     }
     Ok(out)
+}
+
+/// A campaign's counts as stats and events show them: funnel counts, where a read
+/// message also counts as delivered and sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Funnel {
+    /// Not sent yet: waiting, or being sent right now.
+    pub pending: i64,
+    pub sent: i64,
+    pub delivered: i64,
+    pub read: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    pub replied: i64,
+    pub clicked: i64,
+}
+
+impl Funnel {
+    pub fn of(counts: &[(Tally, i64)]) -> Funnel {
+        let count = |wanted: &[Tally]| -> i64 {
+            counts
+                .iter()
+                .filter(|(t, _)| wanted.contains(t))
+                .map(|(_, n)| n)
+                .sum()
+        };
+        use Tally::*;
+        Funnel {
+            pending: count(&[Pending, Sending]),
+            sent: count(&[Sent, Delivered, Read]),
+            delivered: count(&[Delivered, Read]),
+            read: count(&[Read]),
+            failed: count(&[Failed]),
+            cancelled: count(&[Cancelled]),
+            replied: count(&[Replied]),
+            clicked: count(&[Clicked]),
+        }
+    }
+
+    /// The campaign's funnel as of now.
+    pub async fn read<C: ConnectionTrait>(
+        db: &C,
+        campaign_id: &CampaignId,
+    ) -> Result<Funnel, DbErr> {
+        Ok(Funnel::of(&of_campaign(db, campaign_id).await?))
+    }
 }

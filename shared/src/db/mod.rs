@@ -21,13 +21,14 @@ pub use migration::Migrator;
 pub type Db = DatabaseConnection;
 
 /// Every table of the schema, parents before children.
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 16] = [
     "accounts",
     "api_keys",
     "whatsapp_numbers",
     "templates",
     "contacts",
     "campaigns",
+    "campaign_events",
     "messages",
     "message_counts",
     "message_events",

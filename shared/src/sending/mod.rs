@@ -7,6 +7,7 @@
 //! the reconciler pushes it again under the stored task id.
 
 pub mod precheck;
+pub mod refund;
 
 use apalis::prelude::TaskId;
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ use crate::ids::{AccountId, CampaignId};
 use crate::ledger;
 use crate::queue::new_task_id;
 use crate::status::CampaignStatus;
-use crate::transition;
+use crate::transition::{self, CampaignMove};
 
 /// Why a campaign was not queued.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,18 +44,11 @@ pub async fn queue(
     }
     let task_id = new_task_id();
     let txn = begin_write(db).await?;
-    let won = transition::campaign(
-        &txn,
-        &c.id,
-        CampaignStatus::Queued,
-        now,
-        vec![
-            (campaign::Column::TaskId, Expr::value(task_id.to_string())),
-            (campaign::Column::QueuedAt, Expr::value(now)),
-        ],
-    )
-    .await?;
-    if !won {
+    let mv = CampaignMove::to(&c.id, CampaignStatus::Queued)
+        .from(&[CampaignStatus::Draft, CampaignStatus::Scheduled])
+        .set(campaign::Column::TaskId, Expr::value(task_id.to_string()))
+        .set(campaign::Column::QueuedAt, Expr::value(now));
+    if transition::campaign(&txn, mv, now).await?.is_none() {
         txn.rollback().await?;
         return Ok(Err(Refused::Moved));
     }

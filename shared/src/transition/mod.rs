@@ -7,7 +7,8 @@
 //! rows the change announces. That is what makes retried jobs, duplicate deliveries
 //! and late callbacks harmless: a loser changes nothing and announces nothing.
 //!
-//! - [`campaign()`]: a campaign's status.
+//! - [`campaign()`]: a campaign's status, with its `campaign_events` row and its
+//!   `campaign.*` event; cancelling one also cancels its unsent messages.
 //! - [`messages()`]: many messages of one campaign from one status to another (claims,
 //!   provider results, expired leases, a stopped campaign's leftovers).
 //! - [`reported()`]: one message moved forward by a WhatsApp status callback, filling
@@ -20,7 +21,7 @@ mod history;
 mod messages;
 mod reported;
 
-pub use campaign::campaign;
+pub use campaign::{CampaignMove, campaign, cancel_unsent};
 pub use history::Detail;
 pub use messages::{MessageMove, Moved, Target, messages};
 pub use reported::{Report, Settled, reported, steps};

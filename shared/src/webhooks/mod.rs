@@ -2,6 +2,7 @@
 //! announce a transition (`outbox`). The events themselves are in `crate::events`,
 //! a delivery's state in `crate::status`.
 
+pub mod campaign_events;
 pub mod outbox;
 pub mod target;
 

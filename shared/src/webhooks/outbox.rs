@@ -72,7 +72,10 @@ pub async fn message_events<C: ConnectionTrait>(
                     endpoint_id,
                     *event,
                     body.clone(),
-                    Some((campaign_id, &change.message_id)),
+                    About {
+                        campaign: Some(campaign_id),
+                        message: Some(&change.message_id),
+                    },
                     now,
                 ));
             }
@@ -88,7 +91,7 @@ pub async fn message_events<C: ConnectionTrait>(
 }
 
 /// The live endpoints of the campaign's account, with their filters.
-async fn subscribers<C: ConnectionTrait>(
+pub(super) async fn subscribers<C: ConnectionTrait>(
     db: &C,
     campaign_id: &CampaignId,
 ) -> Result<Vec<(WebhookId, EventFilter)>, DbErr> {
@@ -144,12 +147,19 @@ fn event_body(
     .to_string()
 }
 
+/// What a delivery is about, for listing deliveries by campaign or message.
+#[derive(Clone, Copy, Default)]
+pub struct About<'a> {
+    pub campaign: Option<&'a CampaignId>,
+    pub message: Option<&'a MessageId>,
+}
+
 /// A pending delivery of `body` to one endpoint, due now.
 pub fn new_delivery(
     endpoint_id: &WebhookId,
     event: EventKind,
     body: String,
-    about: Option<(&CampaignId, &MessageId)>,
+    about: About<'_>,
     now: DateTime<Utc>,
 ) -> webhook_delivery::ActiveModel {
     webhook_delivery::ActiveModel {
@@ -164,8 +174,8 @@ pub fn new_delivery(
         lease_until: Set(None),
         last_http_status: Set(None),
         last_error: Set(None),
-        message_id: Set(about.map(|(_, m)| m.clone())),
-        campaign_id: Set(about.map(|(c, _)| c.clone())),
+        message_id: Set(about.message.cloned()),
+        campaign_id: Set(about.campaign.cloned()),
         created_at: Set(now),
         finished_at: Set(None),
     }

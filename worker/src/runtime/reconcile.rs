@@ -4,8 +4,10 @@
 //!   (a no-op if Redis still has it);
 //! - `sending` messages whose lease ran out go back to `pending`;
 //! - running campaigns with due messages and no recent lane activity get their lanes
-//!   reopened;
-//! - stopped campaigns get their pending messages failed, and finished ones settled;
+//!   reopened (inside their sending window, which is how a window's opening restarts them);
+//! - failed campaigns get their pending messages failed, cancelled ones cancelled (a
+//!   call in flight at the cancel may hand its message back), and finished ones settled;
+//! - paused campaigns only get their expired leases back;
 //! - stored WhatsApp callbacks not applied after a while get their job pushed again;
 //! - webhook deliveries whose job vanished (or whose attempt died) are handed back to
 //!   the relay.
@@ -71,10 +73,16 @@ pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
     let active = campaign::Entity::find()
         .filter(
             Condition::any()
-                .add(campaign::Column::Status.eq(CampaignStatus::Running))
+                .add(
+                    campaign::Column::Status
+                        .is_in([CampaignStatus::Running, CampaignStatus::Paused]),
+                )
                 .add(
                     Condition::all()
-                        .add(campaign::Column::Status.eq(CampaignStatus::Failed))
+                        .add(
+                            campaign::Column::Status
+                                .is_in([CampaignStatus::Failed, CampaignStatus::Cancelled]),
+                        )
                         .add(campaign::Column::SettledAt.is_null()),
                 ),
         )
@@ -82,17 +90,33 @@ pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
         .await?;
     for c in active {
         out.leases_expired += expire_leases(ctx, &c.id).await?;
-        if c.status == CampaignStatus::Failed {
-            let code = c.error_code;
-            let reason = c
-                .error_message
-                .clone()
-                .unwrap_or_else(|| "campaign failed".into());
-            finalize::fail_pending(ctx, &c.id, code, &reason).await?;
-        } else if has_due(ctx, &c.id).await? && !ctx.queues.is_alive(&c.id).await? {
-            open_lanes(ctx, &c.id, c.total_contacts).await?;
-            out.lanes_reopened += 1;
-            continue;
+        match c.status {
+            CampaignStatus::Paused => continue,
+            CampaignStatus::Failed => {
+                let code = c.error_code;
+                let reason = c
+                    .error_message
+                    .clone()
+                    .unwrap_or_else(|| "campaign failed".into());
+                finalize::fail_pending(ctx, &c.id, code, &reason).await?;
+            }
+            CampaignStatus::Cancelled => {
+                // Messages handed back by a call in flight at the cancel.
+                let txn = begin_write(&ctx.db).await?;
+                transition::cancel_unsent(&txn, &c.id, Utc::now()).await?;
+                txn.commit().await?;
+            }
+            _ => {
+                let open = c
+                    .send_window
+                    .as_ref()
+                    .is_none_or(|w| w.contains(ctx.cfg.common.clock.now()));
+                if open && has_due(ctx, &c.id).await? && !ctx.queues.is_alive(&c.id).await? {
+                    open_lanes(ctx, &c.id, c.total_contacts).await?;
+                    out.lanes_reopened += 1;
+                    continue;
+                }
+            }
         }
         if finalize::try_finish(ctx, &c.id).await? {
             out.settled += 1;

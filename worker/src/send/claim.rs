@@ -2,15 +2,17 @@
 //! call. Only the claimant calls the provider, so a job that runs twice, or two jobs
 //! racing for one campaign, never send a message twice.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QuerySelect};
 
-use waplify_shared::db::entities::message;
+use waplify_shared::clock::Clock;
+use waplify_shared::db::entities::{campaign, message};
 use waplify_shared::db::{Db, begin_write};
 use waplify_shared::ids::{CampaignId, MessageId};
-use waplify_shared::status::MessageStatus;
+use waplify_shared::status::{CampaignStatus, MessageStatus};
 use waplify_shared::transition::{self, Detail, MessageMove, Target};
+use waplify_shared::window::SendWindow;
 
 /// A message this worker now holds.
 #[derive(Debug, Clone)]
@@ -26,11 +28,23 @@ pub struct Claimed {
 pub struct Claim {
     pub token: String,
     pub messages: Vec<Claimed>,
+    /// Why nothing was claimed although messages may be due.
+    pub halted: Option<Halt>,
+}
+
+/// Why a campaign may not claim right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Halt {
+    /// Paused, cancelled, failed or finished.
+    NotRunning,
+    /// Outside its sending window.
+    OutsideWindow,
 }
 
 /// Claims up to `limit` due pending messages of a campaign, oldest due first.
 pub async fn batch(
     db: &Db,
+    clock: &Clock,
     worker: &str,
     campaign_id: &CampaignId,
     limit: u64,
@@ -49,12 +63,13 @@ pub async fn batch(
         // Lanes of one campaign take disjoint batches instead of queueing on row locks.
         due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    take(db, worker, campaign_id, due, now, lease).await
+    take(db, clock, worker, campaign_id, due, lease).await
 }
 
 /// Claims one message if it is pending and due (with a second of slack for clocks).
 pub async fn one(
     db: &Db,
+    clock: &Clock,
     worker: &str,
     campaign_id: &CampaignId,
     message_id: &MessageId,
@@ -68,25 +83,38 @@ pub async fn one(
         .and_where(message::Column::CampaignId.eq(campaign_id.clone()))
         .and_where(message::Column::Status.eq(MessageStatus::Pending))
         .and_where(message::Column::NextAttemptAt.lte(now + chrono::Duration::seconds(1)));
-    take(db, worker, campaign_id, due, now, lease).await
+    take(db, clock, worker, campaign_id, due, lease).await
 }
 
-/// Locks the due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write
-/// transaction already excludes other writers), then moves exactly those. Selecting
-/// first matters: as one `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
-/// PostgreSQL may re-run the subquery per row and claim far more than `n`.
+/// First checks, in the claim's transaction, that the campaign is running and inside
+/// its window; on PostgreSQL under a share lock of the campaign row, so a pause or
+/// cancel waits for claims in progress and every claim after it sees it: no provider
+/// call starts after a pause or cancel has been answered. Then locks the due rows
+/// (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write transaction already
+/// excludes other writers) and moves exactly those. Selecting first matters: as one
+/// `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` PostgreSQL may
+/// re-run the subquery per row and claim far more than `n`.
 async fn take(
     db: &Db,
+    clock: &Clock,
     worker: &str,
     campaign_id: &CampaignId,
     due: SelectStatement,
-    now: DateTime<Utc>,
     lease: std::time::Duration,
 ) -> Result<Claim, DbErr> {
     let token = format!("{worker}/{}", ulid::Ulid::generate());
+    let txn = begin_write(db).await?;
+    let now = Utc::now();
     let lease_until =
         now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
-    let txn = begin_write(db).await?;
+    if let Some(halt) = gate(&txn, clock, campaign_id).await? {
+        txn.commit().await?;
+        return Ok(Claim {
+            token,
+            messages: Vec::new(),
+            halted: Some(halt),
+        });
+    }
     let ids: Vec<MessageId> = txn
         .query_all(&due)
         .await?
@@ -98,6 +126,7 @@ async fn take(
         return Ok(Claim {
             token,
             messages: Vec::new(),
+            halted: None,
         });
     }
     let moved = transition::messages(
@@ -130,5 +159,31 @@ async fn take(
         })
         .collect();
     txn.commit().await?;
-    Ok(Claim { token, messages })
+    Ok(Claim {
+        token,
+        messages,
+        halted: None,
+    })
+}
+
+/// Whether the campaign may claim now.
+async fn gate<C: ConnectionTrait>(
+    txn: &C,
+    clock: &Clock,
+    campaign_id: &CampaignId,
+) -> Result<Option<Halt>, DbErr> {
+    let mut find = campaign::Entity::find_by_id(campaign_id.clone())
+        .select_only()
+        .columns([campaign::Column::Status, campaign::Column::SendWindow]);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_shared();
+    }
+    let row: Option<(CampaignStatus, Option<SendWindow>)> = find.into_tuple().one(txn).await?;
+    Ok(match row {
+        Some((CampaignStatus::Running, window)) => match window {
+            Some(w) if !w.contains(clock.now()) => Some(Halt::OutsideWindow),
+            _ => None,
+        },
+        _ => Some(Halt::NotRunning),
+    })
 }

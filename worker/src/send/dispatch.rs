@@ -8,12 +8,13 @@ use chrono::Utc;
 use sea_orm::EntityTrait;
 use sea_orm::sea_query::Expr;
 
+use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::campaign;
 use waplify_shared::ids::CampaignId;
 use waplify_shared::jobs::{DispatchCampaign, SendBatch};
 use waplify_shared::queue::new_task_id;
 use waplify_shared::status::CampaignStatus;
-use waplify_shared::transition;
+use waplify_shared::transition::{self, CampaignMove};
 
 use crate::error::WorkError;
 use crate::runtime::context::Ctx;
@@ -39,14 +40,12 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
     match c.status {
         CampaignStatus::Queued => {
             let now = Utc::now();
-            transition::campaign(
-                &ctx.db,
-                id,
-                CampaignStatus::Running,
-                now,
-                vec![(campaign::Column::StartedAt, Expr::value(now))],
-            )
-            .await?;
+            let txn = begin_write(&ctx.db).await?;
+            let mv = CampaignMove::to(id, CampaignStatus::Running)
+                .from(&[CampaignStatus::Queued])
+                .set(campaign::Column::StartedAt, Expr::value(now));
+            transition::campaign(&txn, mv, now).await?;
+            txn.commit().await?;
             ctx.specs.forget(id);
         }
         // A repeated dispatch (after a crash) reopens lanes; claims keep sends single.

@@ -1,18 +1,16 @@
 //! Ending campaigns: completing them when no message is left to send, failing them on
-//! a campaign-fatal answer, and settling their credits exactly once.
+//! a campaign-fatal answer, and settling their credits exactly once (`sending::refund`).
 
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-};
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use waplify_shared::db::entities::{campaign, message};
 use waplify_shared::db::{Db, begin_write};
 use waplify_shared::ids::{CampaignId, MessageId};
-use waplify_shared::ledger;
+use waplify_shared::sending::refund;
 use waplify_shared::status::{CampaignStatus, MessageStatus};
-use waplify_shared::transition::{self, Detail, MessageMove, Target};
+use waplify_shared::transition::{self, CampaignMove, Detail, MessageMove, Target};
 
 use crate::error::WorkError;
 use crate::runtime::context::Ctx;
@@ -34,9 +32,9 @@ pub async fn has_open(db: &Db, campaign_id: &CampaignId) -> Result<bool, DbErr> 
     Ok(open.is_some())
 }
 
-/// Completes a running campaign with nothing left to send, and settles a completed or
-/// failed one. Safe to call any number of times from anywhere. Returns whether the
-/// campaign is settled.
+/// Completes a running campaign with nothing left to send, and settles a completed,
+/// failed or cancelled one (`sending::refund`). Safe to call any number of times from
+/// anywhere. Returns whether the campaign is settled.
 pub async fn try_finish(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, WorkError> {
     let db = &ctx.db;
     let Some(c) = campaign::Entity::find_by_id(campaign_id.clone())
@@ -48,7 +46,8 @@ pub async fn try_finish(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, Wor
     if c.settled_at.is_some() {
         return Ok(true);
     }
-    if !matches!(c.status, CampaignStatus::Running | CampaignStatus::Failed) {
+    use CampaignStatus::*;
+    if !matches!(c.status, Running | Failed | Cancelled) {
         return Ok(false);
     }
     if has_open(db, campaign_id).await? {
@@ -56,68 +55,22 @@ pub async fn try_finish(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, Wor
     }
     let now = Utc::now();
     let txn = begin_write(db).await?;
-    if c.status == CampaignStatus::Running {
-        transition::campaign(
-            &txn,
-            campaign_id,
-            CampaignStatus::Completed,
-            now,
-            vec![(campaign::Column::CompletedAt, Expr::value(now))],
-        )
-        .await?;
+    if c.status == Running {
+        let mv = CampaignMove::to(campaign_id, Completed)
+            .set(campaign::Column::CompletedAt, Expr::value(now));
+        if transition::campaign(&txn, mv, now).await?.is_none() {
+            // Paused or cancelled a moment ago: that status decides what comes next.
+            txn.rollback().await?;
+            return Ok(false);
+        }
     }
-    let settled = settle(&txn, &c, now).await?;
+    let refunded = refund::refund(&txn, campaign_id, true, now).await?;
     txn.commit().await?;
     ctx.specs.forget(campaign_id);
-    if let Some((failed, refund)) = settled {
-        tracing::info!(%campaign_id, failed, refund, "campaign settled");
+    if let Some(r) = refunded {
+        tracing::info!(%campaign_id, refund = r.amount, "campaign settled");
     }
     Ok(true)
-}
-
-/// Refunds the failed recipients' credits and marks the campaign settled, unless
-/// another caller already did. Returns the failed count and refund when this call won.
-async fn settle<C: ConnectionTrait>(
-    txn: &C,
-    c: &campaign::Model,
-    now: DateTime<Utc>,
-) -> Result<Option<(i64, i64)>, DbErr> {
-    let failed = message::Entity::find()
-        .filter(message::Column::CampaignId.eq(c.id.clone()))
-        .filter(message::Column::Status.eq(MessageStatus::Failed))
-        .count(txn)
-        .await? as i64;
-    let unit = if c.total_contacts > 0 {
-        c.credits_reserved / c.total_contacts
-    } else {
-        0
-    };
-    let refund = Ord::min(failed * unit, c.credits_reserved);
-    let mut settle = Query::update();
-    settle
-        .table(campaign::Entity)
-        .value(campaign::Column::SettledAt, now)
-        .value(campaign::Column::CreditsRefunded, refund)
-        .value(
-            campaign::Column::CompletedAt,
-            Expr::col(campaign::Column::CompletedAt).if_null(now),
-        )
-        .and_where(campaign::Column::Id.eq(c.id.clone()))
-        .and_where(campaign::Column::SettledAt.is_null());
-    if txn.execute(&settle).await?.rows_affected() != 1 {
-        return Ok(None);
-    }
-    if refund > 0 {
-        let entry = ledger::Entry {
-            account_id: &c.account_id,
-            campaign_id: Some(&c.id),
-            kind: ledger::Kind::Refund,
-            amount: refund,
-            note: Some(format!("{failed} undelivered recipients")),
-        };
-        ledger::apply(txn, entry, now).await?;
-    }
-    Ok(Some((failed, refund)))
 }
 
 /// Stops a campaign after a campaign-fatal provider answer: the campaign is `failed`
@@ -129,17 +82,13 @@ pub async fn fail_campaign(
     message: &str,
 ) -> Result<(), WorkError> {
     let now = Utc::now();
-    let won = transition::campaign(
-        &ctx.db,
-        campaign_id,
-        CampaignStatus::Failed,
-        now,
-        vec![
-            (campaign::Column::ErrorCode, Expr::value(code)),
-            (campaign::Column::ErrorMessage, Expr::value(message)),
-        ],
-    )
-    .await?;
+    let mv = CampaignMove::to(campaign_id, CampaignStatus::Failed)
+        .set(campaign::Column::ErrorCode, Expr::value(code))
+        .set(campaign::Column::ErrorMessage, Expr::value(message))
+        .detail(message);
+    let txn = begin_write(&ctx.db).await?;
+    let won = transition::campaign(&txn, mv, now).await?.is_some();
+    txn.commit().await?;
     ctx.specs.forget(campaign_id);
     if won {
         tracing::warn!(%campaign_id, ?code, "campaign stopped: {message}");

@@ -12,6 +12,7 @@ use waplify_shared::jobs::SendBatch;
 use waplify_shared::queue::new_task_id;
 use waplify_shared::status::CampaignStatus;
 
+use super::claim::Halt;
 use super::{claim, deliver, dispatch, finalize, throttle};
 use crate::error::WorkError;
 use crate::runtime::context::Ctx;
@@ -61,11 +62,22 @@ async fn step(ctx: &Ctx, campaign_id: &CampaignId, probe: bool) -> Result<Next, 
     if budget == 0 {
         return Ok(Next::Continue);
     }
-    let claim = claim::batch(&ctx.db, &ctx.cfg.name, campaign_id, budget, ctx.cfg.lease).await?;
+    let claim = claim::batch(
+        &ctx.db,
+        &ctx.cfg.common.clock,
+        &ctx.cfg.name,
+        campaign_id,
+        budget,
+        ctx.cfg.lease,
+    )
+    .await?;
     let claimed = claim.messages.len() as u64;
     tracing::debug!(%campaign_id, probe, budget, claimed, "claimed");
     if claimed == 0 {
-        finalize::try_finish(ctx, campaign_id).await?;
+        // Outside its window the lane ends; the reconciler reopens lanes once it opens.
+        if claim.halted != Some(Halt::OutsideWindow) {
+            finalize::try_finish(ctx, campaign_id).await?;
+        }
         return Ok(Next::Done);
     }
     let recorded = deliver::deliver(ctx, &spec, claim).await?;

@@ -38,6 +38,7 @@ async fn step(ctx: &Ctx, job: &RetryMessage) -> Result<(), WorkError> {
     }
     let claim = claim::one(
         &ctx.db,
+        &ctx.cfg.common.clock,
         &ctx.cfg.name,
         campaign_id,
         &job.message_id,

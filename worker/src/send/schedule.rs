@@ -42,7 +42,7 @@ pub async fn run(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<bool>) {
 pub async fn pass(ctx: &Ctx) -> Result<usize, WorkError> {
     let due = campaign::Entity::find()
         .filter(campaign::Column::Status.eq(CampaignStatus::Scheduled))
-        .filter(campaign::Column::ScheduledAt.lte(Utc::now()))
+        .filter(campaign::Column::ScheduledAt.lte(ctx.cfg.common.clock.now()))
         .order_by_asc(campaign::Column::ScheduledAt)
         .limit(BATCH)
         .all(&ctx.db)

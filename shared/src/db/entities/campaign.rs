@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::ids::{AccountId, CampaignId, NumberId, TemplateId};
 use crate::status::CampaignStatus;
+use crate::window::SendWindow;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "campaigns")]
@@ -35,6 +36,10 @@ pub struct Model {
     pub queued_at: Option<DateTimeUtc>,
     pub started_at: Option<DateTimeUtc>,
     pub completed_at: Option<DateTimeUtc>,
+    pub paused_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
+    /// When messages may go out; `None` at any hour.
+    pub send_window: Option<SendWindow>,
     /// Set once, when the reservation has been reconciled with what was sent.
     pub settled_at: Option<DateTimeUtc>,
 }

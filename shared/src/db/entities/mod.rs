@@ -5,6 +5,7 @@
 pub mod account;
 pub mod api_key;
 pub mod campaign;
+pub mod campaign_event;
 pub mod contact;
 pub mod ledger_entry;
 pub mod message;

@@ -8,6 +8,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_message_counts;
 #[allow(clippy::too_many_lines)]
 mod m20261126_000003_webhooks;
+mod m20261201_000004_lifecycle;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_message_counts::Migration),
             Box::new(m20261126_000003_webhooks::Migration),
+            Box::new(m20261201_000004_lifecycle::Migration),
         ]
     }
 }

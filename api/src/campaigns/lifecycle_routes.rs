@@ -1,0 +1,97 @@
+//! `/api/v1/campaigns/{campaign_id}/…` lifecycle: cancel, pause, resume. (Changing a
+//! campaign shares its path with `get_campaign`, so it is in `routes`.)
+
+use poem::web::Data;
+use poem_openapi::OpenApi;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+
+use waplify_shared::db::entities::campaign;
+use waplify_shared::ids::CampaignId;
+
+use super::error::CampaignError;
+use super::views::GetCampaignResponse;
+use super::{control, listing};
+use crate::http::auth::ApiKeyAuth;
+use crate::http::envelope::Success;
+use crate::http::errors::{ControlErrors, Failure};
+use crate::http::tags::Tag;
+use crate::state::AppState;
+
+pub struct CampaignLifecycleApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "Tag::Campaigns")]
+impl CampaignLifecycleApi {
+    /// Cancel a campaign
+    ///
+    /// From `draft`, `scheduled`, `queued`, `running` or `paused`. Recipients not sent
+    /// yet become `cancelled` and their credits are refunded at once. No provider call
+    /// starts after this answers; calls already in flight finish and are recorded.
+    #[oai(
+        path = "/campaigns/:campaign_id/cancel",
+        method = "post",
+        operation_id = "cancel_campaign"
+    )]
+    async fn cancel_campaign(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+    ) -> Result<Json<GetCampaignResponse>, Failure<ControlErrors>> {
+        let c = control::cancel(state.0, &auth.0.account_id, &campaign_id.0).await?;
+        Ok(Json(answer(state.0, c).await?))
+    }
+
+    /// Pause a campaign
+    ///
+    /// From `queued` or `running`. Nothing more is claimed on any worker once this
+    /// answers; calls in flight finish and retries that fall due wait. The reserved
+    /// credits stay reserved.
+    #[oai(
+        path = "/campaigns/:campaign_id/pause",
+        method = "post",
+        operation_id = "pause_campaign"
+    )]
+    async fn pause_campaign(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+    ) -> Result<Json<GetCampaignResponse>, Failure<ControlErrors>> {
+        let c = control::pause(state.0, &auth.0.account_id, &campaign_id.0).await?;
+        Ok(Json(answer(state.0, c).await?))
+    }
+
+    /// Resume a campaign
+    ///
+    /// From `paused`: `running` again where it stopped, or `queued` if it had not
+    /// started. `task_id` becomes the id of the new dispatch job.
+    #[oai(
+        path = "/campaigns/:campaign_id/resume",
+        method = "post",
+        operation_id = "resume_campaign"
+    )]
+    async fn resume_campaign(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+    ) -> Result<Json<GetCampaignResponse>, Failure<ControlErrors>> {
+        let c = control::resume(state.0, &auth.0.account_id, &campaign_id.0).await?;
+        Ok(Json(answer(state.0, c).await?))
+    }
+}
+
+pub async fn answer(
+    state: &AppState,
+    c: campaign::Model,
+) -> Result<GetCampaignResponse, CampaignError> {
+    Ok(GetCampaignResponse {
+        status: Success::Success,
+        campaign: listing::view(&state.db, state.clock.now(), c).await?,
+        timestamp: chrono::Utc::now(),
+    })
+}

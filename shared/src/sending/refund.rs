@@ -1,0 +1,97 @@
+//! Giving back what a campaign reserved and will not spend: one reserved share per
+//! failed or cancelled recipient, through the ledger. A cancel refunds its cancelled
+//! recipients at once; the campaign is settled (refunded for the last time) once no
+//! message is left in flight.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QuerySelect};
+
+use crate::db::counts::Funnel;
+use crate::db::entities::campaign;
+use crate::ids::CampaignId;
+use crate::ledger;
+use crate::status::CampaignStatus;
+
+/// What one call refunded.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Refunded {
+    pub amount: i64,
+    /// Whether this call settled the campaign.
+    pub settled: bool,
+}
+
+/// Refunds the failed and cancelled recipients not refunded yet and, when `settle` and
+/// nothing is in flight, marks the campaign settled. A settled campaign, or a refund a
+/// concurrent caller made first, gives `None`. Call it inside a transaction.
+pub async fn refund<C: ConnectionTrait>(
+    txn: &C,
+    id: &CampaignId,
+    settle: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<Refunded>, DbErr> {
+    let mut find = campaign::Entity::find_by_id(id.clone());
+    if txn.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    let Some(c) = find.one(txn).await? else {
+        return Ok(None);
+    };
+    if c.settled_at.is_some() {
+        return Ok(None);
+    }
+    let counts = Funnel::read(txn, id).await?;
+    let unit = if c.total_contacts > 0 {
+        c.credits_reserved / c.total_contacts
+    } else {
+        0
+    };
+    let owed = Ord::min(
+        (counts.failed + counts.cancelled) * unit,
+        c.credits_reserved,
+    );
+    let amount = Ord::max(owed - c.credits_refunded, 0);
+    let settles = settle && counts.pending == 0;
+    if amount == 0 && !settles {
+        return Ok(Some(Refunded::default()));
+    }
+    let mut update = Query::update();
+    update
+        .table(campaign::Entity)
+        .value(
+            campaign::Column::CreditsRefunded,
+            c.credits_refunded + amount,
+        )
+        .and_where(campaign::Column::Id.eq(id.clone()))
+        .and_where(campaign::Column::SettledAt.is_null())
+        .and_where(campaign::Column::CreditsRefunded.eq(c.credits_refunded));
+    if settles {
+        update.value(campaign::Column::SettledAt, now);
+        if c.status != CampaignStatus::Cancelled {
+            update.value(
+                campaign::Column::CompletedAt,
+                Expr::col(campaign::Column::CompletedAt).if_null(now),
+            );
+        }
+    }
+    if txn.execute(&update).await?.rows_affected() != 1 {
+        return Ok(None);
+    }
+    if amount > 0 {
+        let entry = ledger::Entry {
+            account_id: &c.account_id,
+            campaign_id: Some(id),
+            kind: ledger::Kind::Refund,
+            amount,
+            note: Some(format!(
+                "{} failed, {} cancelled recipients",
+                counts.failed, counts.cancelled
+            )),
+        };
+        ledger::apply(txn, entry, now).await?;
+    }
+    Ok(Some(Refunded {
+        amount,
+        settled: settles,
+    }))
+}
