@@ -10,9 +10,14 @@ from http import HTTPStatus
 
 from waplify_send_client import AuthenticatedClient
 from waplify_send_client.api.campaigns import (
+    cancel_campaign,
     create_campaign,
+    get_campaign,
     get_campaign_stats,
+    pause_campaign,
+    resume_campaign,
     send_campaign,
+    update_campaign,
 )
 from waplify_send_client.models import (
     CampaignState,
@@ -22,7 +27,10 @@ from waplify_send_client.models import (
     CreateCampaignRequestBodyData,
     CreateCampaignResponse,
     ErrorBody,
+    GetCampaignResponse,
     SendAcceptedResponse,
+    SendWindowInput,
+    UpdateCampaignRequest,
 )
 
 checks = 0
@@ -95,5 +103,54 @@ with client as client:
     check(refused.status_code == HTTPStatus.BAD_REQUEST, refused)
     check(isinstance(refused.parsed, ErrorBody), refused)
     check(refused.parsed.error == "bad_request", refused.parsed)
+
+    # Schedule a campaign in local time: it is kept in UTC with the zone it was given in.
+    scheduled = create_campaign.sync(
+        client=client,
+        body=CreateCampaignRequest(
+            name="SDK schedule",
+            template_name="welcome",
+            body_data=CreateCampaignRequestBodyData.from_dict({"1": "Ada"}),
+            contacts=[ContactInput(phone="+15550100004")],
+            scheduled_at="2031-12-24T09:00:00",
+            scheduled_timezone="America/Sao_Paulo",
+        ),
+    )
+    check(scheduled.status_value == CampaignState.SCHEDULED, scheduled)
+    got = get_campaign.sync(scheduled.campaign_id, client=client)
+    check(isinstance(got, GetCampaignResponse), got)
+    check(got.scheduled_at.isoformat() == "2031-12-24T12:00:00+00:00", got.scheduled_at)
+    check(got.scheduled_timezone == "America/Sao_Paulo", got)
+
+    # Change it back to a draft with a sending window, then send, pause, resume, cancel.
+    changed = update_campaign.sync(
+        scheduled.campaign_id,
+        client=client,
+        body=UpdateCampaignRequest(
+            name="SDK lifecycle",
+            scheduled_at=None,
+            send_window=SendWindowInput(start="09:00", end="18:00", days=["mon", "fri"]),
+        ),
+    )
+    check(isinstance(changed, GetCampaignResponse), changed)
+    check(changed.campaign_status == CampaignState.DRAFT and changed.name == "SDK lifecycle", changed)
+    check(changed.send_window.days == ["mon", "fri"], changed.send_window)
+    sent = send_campaign.sync_detailed(scheduled.campaign_id, client=client)
+    check(sent.status_code == HTTPStatus.ACCEPTED, sent)
+    paused = pause_campaign.sync(scheduled.campaign_id, client=client)
+    check(paused.campaign_status == CampaignState.PAUSED, paused)
+    resumed = resume_campaign.sync(scheduled.campaign_id, client=client)
+    check(resumed.campaign_status in (CampaignState.QUEUED, CampaignState.RUNNING), resumed)
+    cancelled = cancel_campaign.sync(scheduled.campaign_id, client=client)
+    check(cancelled.campaign_status == CampaignState.CANCELLED, cancelled)
+    again = cancel_campaign.sync_detailed(scheduled.campaign_id, client=client)
+    check(again.status_code == HTTPStatus.CONFLICT and isinstance(again.parsed, ErrorBody), again)
+    check(again.parsed.message.startswith("Campaign is cancelled"), again.parsed)
+    gap = update_campaign.sync_detailed(
+        created.campaign_id,
+        client=client,
+        body=UpdateCampaignRequest(scheduled_at="2031-03-09T02:30:00", scheduled_timezone="America/New_York"),
+    )
+    check(gap.status_code == HTTPStatus.CONFLICT, gap)  # already sent: only drafts change
 
 print(f"python client: all {checks} checks passed")

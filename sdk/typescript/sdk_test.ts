@@ -73,4 +73,40 @@ check(refused.response.status === 400 && refused.error, refused.data);
 const badRequest: ErrorBody = refused.error;
 check(badRequest.error === "bad_request", badRequest);
 
+// Schedule a campaign in local time: kept in UTC with the zone it was given in.
+const scheduled = await client.POST("/api/v1/campaigns", {
+  body: {
+    name: "SDK schedule",
+    template_name: "welcome",
+    body_data: { "1": "Ada" },
+    contacts: [{ phone: "+15550100004" }],
+    scheduled_at: "2031-12-24T09:00:00",
+    scheduled_timezone: "America/Sao_Paulo",
+  },
+});
+check(scheduled.data && scheduled.data.status_value === "scheduled", scheduled.error);
+const lifecycle = { params: { path: { campaign_id: scheduled.data.campaign_id } } };
+const got = await client.GET("/api/v1/campaigns/{campaign_id}", lifecycle);
+check(got.data && Date.parse(got.data.scheduled_at ?? "") === Date.parse("2031-12-24T12:00:00Z"), got.data);
+
+// Back to a draft with a sending window; then send, pause, resume and cancel it.
+const changed = await client.PATCH("/api/v1/campaigns/{campaign_id}", {
+  ...lifecycle,
+  body: { scheduled_at: null, send_window: { start: "09:00", end: "18:00", timezone: "Europe/Berlin" } },
+});
+check(changed.data && changed.data.campaign_status === "draft", changed.error);
+check(changed.data.send_window?.timezone === "Europe/Berlin", changed.data);
+const queued = await client.POST("/api/v1/campaigns/{campaign_id}/send", lifecycle);
+check(queued.response.status === 202, queued.error);
+const paused = await client.POST("/api/v1/campaigns/{campaign_id}/pause", lifecycle);
+check(paused.data && paused.data.campaign_status === "paused", paused.error);
+const resumed = await client.POST("/api/v1/campaigns/{campaign_id}/resume", lifecycle);
+check(resumed.data && resumed.data.campaign_status !== "paused", resumed.error);
+const cancelled = await client.POST("/api/v1/campaigns/{campaign_id}/cancel", lifecycle);
+check(cancelled.data && cancelled.data.campaign_status === "cancelled", cancelled.error);
+const again = await client.POST("/api/v1/campaigns/{campaign_id}/cancel", lifecycle);
+check(again.response.status === 409 && again.error, again.data);
+const conflict: ErrorBody = again.error;
+check(conflict.error === "conflict", conflict);
+
 console.log(`typescript client: all ${checks} checks passed`);

@@ -18,6 +18,7 @@ impl Clock {
         Clock::default()
     }
 
+    /// The system time plus whatever this clock was advanced by.
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now() + Duration::milliseconds(self.shift_ms.load(Ordering::Relaxed))
     }

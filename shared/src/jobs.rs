@@ -81,6 +81,11 @@ pub struct SendBatch {
     /// token, missing template) costs one provider call. Its success opens the lanes.
     #[serde(default)]
     pub probe: bool,
+    /// The dispatch that opened the lane (the campaign's `task_id` then). After a pause
+    /// and resume a new dispatch opens new lanes; the old ones end at their next claim,
+    /// so quick cycles do not pile lanes up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
 }
 
 impl Job for SendBatch {

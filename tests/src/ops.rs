@@ -222,6 +222,7 @@ pub async fn push_send_jobs(queues: &Queues, campaign: &CampaignId, n: usize) ->
         let job = SendBatch {
             campaign_id: campaign.clone(),
             probe: false,
+            generation: None,
         };
         queues.push(job, id.clone(), None).await.unwrap();
         ids.push(id.to_string());

@@ -148,7 +148,7 @@ async fn lists_with_pagination_and_status_filter() {
         "limit=0",
         "limit=101",
         "page=0",
-        "status=paused",
+        "status=halted",
         "limit=abc",
     ] {
         let (status, got) = app

@@ -51,6 +51,7 @@ async fn an_operator_finds_a_dead_job_reads_why_it_failed_and_requeues_it() {
     let job = SendBatch {
         campaign_id: CampaignId::parse(&campaign).unwrap(),
         probe: false,
+        generation: None,
     };
     let id = new_task_id();
     let dead_task = id.to_string();

@@ -71,6 +71,7 @@ impl Jobs {
                 SendBatch {
                     campaign_id: campaign.clone(),
                     probe: false,
+                    generation: None,
                 },
                 waiting.clone(),
                 Some(waplify_shared::queue::unix_now() + 3600),

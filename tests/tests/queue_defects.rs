@@ -32,7 +32,8 @@ async fn a_backlog_of_20000_due_jobs_drains_without_any_worker_dying() {
         let jobs = vec![
             SendBatch {
                 campaign_id: ghost.clone(),
-                probe: false
+                probe: false,
+                generation: None,
             };
             2000
         ];
@@ -243,6 +244,7 @@ async fn a_job_that_runs_twice_never_sends_twice() {
     let job = SendBatch {
         campaign_id: CampaignId::parse(&id).unwrap(),
         probe: false,
+        generation: None,
     };
     for _ in 0..3 {
         let (a, b) = tokio::join!(

@@ -179,3 +179,37 @@ async fn a_failing_precheck_at_the_scheduled_time_fails_the_campaign_with_the_re
     assert_eq!(failed[0]["campaign"]["previous_status"], "scheduled");
     worker.shutdown().await;
 }
+
+/// The scheduler reads due campaigns, then queues each: a campaign made a draft again,
+/// or moved later, in between is not queued from the stale read.
+#[tokio::test]
+async fn a_schedule_changed_after_the_scheduler_read_it_is_not_queued() {
+    use waplify_shared::db::entities::campaign;
+    use waplify_shared::ids::CampaignId;
+    use waplify_shared::sea_orm::EntityTrait;
+    use waplify_shared::sending::{self, Refused};
+
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 1000, 1000).await;
+    for change in [
+        json!({"scheduled_at": null}),
+        json!({"scheduled_at": "2031-01-01T00:00:00Z"}),
+    ] {
+        let id = schedule(&app, &s, 3, 60).await;
+        let read = campaign::Entity::find_by_id(CampaignId::parse(&id).unwrap())
+            .one(&app.tdb.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let (status, body) = app
+            .patch(&format!("/api/v1/campaigns/{id}"), Some(&s.api_key), change)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let queued = sending::queue(&app.tdb.db, &read, 1, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(queued, Err(Refused::Moved), "{body}");
+        assert_eq!(reservations(&app, &id).await, 0);
+    }
+    assert_eq!(app.balance(&s.account_id).await, 1000);
+}

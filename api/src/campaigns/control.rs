@@ -4,7 +4,8 @@
 //! under a share lock of its row (`worker/src/send/claim.rs`). So once these answer,
 //! no provider call starts for the campaign on any worker until it is resumed.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use sea_orm::ColumnTrait;
 use sea_orm::sea_query::Expr;
 
 use waplify_shared::db::begin_write;
@@ -46,7 +47,7 @@ pub async fn cancel(
         )
         .await);
     }
-    refund::refund(&txn, id, true, now).await?;
+    refund::refund(&txn, id, now).await?;
     txn.commit().await?;
     lookup::campaign(&state.db, account, id).await
 }
@@ -72,34 +73,43 @@ pub async fn pause(
     lookup::campaign(&state.db, account, id).await
 }
 
-/// Resumes a paused campaign where it stopped: `running` again, or `queued` if it
-/// never started. A fresh dispatch job (its id stored as `task_id`) reopens its lanes.
+/// Resumes a paused campaign where it stopped: `running` again, or `queued` if it never
+/// started (decided under the row lock). A fresh dispatch job, whose id becomes
+/// `task_id`, reopens its lanes; lanes of earlier dispatches end at their next claim.
 pub async fn resume(
     state: &AppState,
     account: &AccountId,
     id: &CampaignId,
 ) -> Result<campaign::Model, CampaignError> {
-    let found = lookup::campaign(&state.db, account, id).await?;
-    let to = if found.started_at.is_some() {
-        Running
-    } else {
-        Queued
-    };
+    lookup::campaign(&state.db, account, id).await?;
     let now = Utc::now();
     let task_id = new_task_id();
     let txn = begin_write(&state.db).await?;
-    let mut mv = CampaignMove::to(id, to)
-        .from(&[Paused])
-        .set(
-            campaign::Column::PausedAt,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .set(campaign::Column::TaskId, Expr::value(task_id.to_string()))
-        .detail("resumed by request");
-    if to == Queued {
-        mv = mv.set(campaign::Column::QueuedAt, Expr::value(now));
+    let mut resumed = false;
+    for (to, started) in [(Running, true), (Queued, false)] {
+        let had_started = if started {
+            campaign::Column::StartedAt.is_not_null()
+        } else {
+            campaign::Column::StartedAt.is_null()
+        };
+        let mut mv = CampaignMove::to(id, to)
+            .from(&[Paused])
+            .when(had_started)
+            .set(
+                campaign::Column::PausedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .set(campaign::Column::TaskId, Expr::value(task_id.to_string()))
+            .detail("resumed by request");
+        if to == Queued {
+            mv = mv.set(campaign::Column::QueuedAt, Expr::value(now));
+        }
+        if transition::campaign(&txn, mv, now).await?.is_some() {
+            resumed = true;
+            break;
+        }
     }
-    if transition::campaign(&txn, mv, now).await?.is_none() {
+    if !resumed {
         txn.rollback().await?;
         return Err(refused(state, account, id, "a paused", "resumed").await);
     }

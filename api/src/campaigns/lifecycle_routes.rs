@@ -85,6 +85,7 @@ impl CampaignLifecycleApi {
     }
 }
 
+/// The 200 of a lifecycle operation: the campaign as `get_campaign` shows it.
 pub async fn answer(
     state: &AppState,
     c: campaign::Model,

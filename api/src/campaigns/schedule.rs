@@ -69,6 +69,15 @@ fn instant(at: &str, timezone: Option<&str>) -> Result<DateTime<Utc>, CampaignEr
     if let Ok(absolute) = DateTime::<FixedOffset>::parse_from_rfc3339(at) {
         return Ok(absolute.with_timezone(&Utc));
     }
+    // RFC 3339 needs seconds; `2026-12-24T09:00Z` and `…T09:00+02:00` are clear enough.
+    let zulu = at
+        .strip_suffix(['Z', 'z'])
+        .map(|local| format!("{local}+00:00"));
+    if let Ok(absolute) =
+        DateTime::parse_from_str(zulu.as_deref().unwrap_or(at), "%Y-%m-%dT%H:%M%:z")
+    {
+        return Ok(absolute.with_timezone(&Utc));
+    }
     let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(at, f).ok())
@@ -109,6 +118,14 @@ mod tests {
         assert_eq!(
             at("2026-12-24T09:00", None).unwrap(),
             utc("2026-12-24T09:00:00Z")
+        );
+        assert_eq!(
+            at("2026-12-24T09:00Z", None).unwrap(),
+            utc("2026-12-24T09:00:00Z")
+        );
+        assert_eq!(
+            at("2026-12-24T09:00+02:00", None).unwrap(),
+            utc("2026-12-24T07:00:00Z")
         );
         // New York falls back on 2026-11-01: 01:30 happens twice, the earlier is EDT.
         assert_eq!(

@@ -59,11 +59,22 @@ pub fn api_service() -> Service {
 /// Request bodies that reject unknown fields (`deny_unknown_fields`). poem-openapi does
 /// not say so in the spec; [`spec_json`] adds `additionalProperties: false` for them, so
 /// clients and fuzzers know an extra field is an error.
-const CLOSED_SCHEMAS: [&str; 4] = [
+const CLOSED_SCHEMAS: [&str; 6] = [
     "CreateCampaignRequest",
     "AddContactsRequest",
     "ContactInput",
     "CreateWebhookRequest",
+    "UpdateCampaignRequest",
+    "SendWindowInput",
+];
+
+/// Fields where `null` means something (`MaybeUndefined`: absent keeps, `null` clears).
+/// poem-openapi shows them as plain optional fields; [`spec_json`] marks them
+/// `nullable`, so generated clients can send the `null`.
+const NULLABLE_FIELDS: [(&str, &str); 3] = [
+    ("UpdateCampaignRequest", "description"),
+    ("UpdateCampaignRequest", "scheduled_at"),
+    ("UpdateCampaignRequest", "send_window"),
 ];
 
 /// The spec as served at `/openapi.json` and committed in `openapi/openapi.json`:
@@ -75,6 +86,17 @@ pub fn spec_json() -> String {
         let schema = &mut spec["components"]["schemas"][name];
         assert!(schema.is_object(), "schema {name} is missing from the spec");
         schema["additionalProperties"] = serde_json::Value::Bool(false);
+    }
+    for (name, field) in NULLABLE_FIELDS {
+        let prop = &mut spec["components"]["schemas"][name]["properties"][field];
+        assert!(
+            prop.is_object(),
+            "field {name}.{field} is missing from the spec"
+        );
+        if let Some(target) = prop.get("$ref").cloned() {
+            *prop = serde_json::json!({ "allOf": [{ "$ref": target }] });
+        }
+        prop["nullable"] = serde_json::Value::Bool(true);
     }
     simplify_described_refs(&mut spec);
     document_rate_limit(&mut spec);

@@ -33,40 +33,41 @@ pub enum WebhookEvent {
     CampaignFailed,
 }
 
-/// Each subscribable event with its stored kind, the one table both ways read.
-const EVENTS: [(WebhookEvent, EventKind); 10] = [
-    (WebhookEvent::MessageSent, EventKind::MessageSent),
-    (WebhookEvent::MessageDelivered, EventKind::MessageDelivered),
-    (WebhookEvent::MessageRead, EventKind::MessageRead),
-    (WebhookEvent::MessageFailed, EventKind::MessageFailed),
-    (WebhookEvent::CampaignStarted, EventKind::CampaignStarted),
-    (WebhookEvent::CampaignPaused, EventKind::CampaignPaused),
-    (WebhookEvent::CampaignResumed, EventKind::CampaignResumed),
-    (
-        WebhookEvent::CampaignCompleted,
-        EventKind::CampaignCompleted,
-    ),
-    (
-        WebhookEvent::CampaignCancelled,
-        EventKind::CampaignCancelled,
-    ),
-    (WebhookEvent::CampaignFailed, EventKind::CampaignFailed),
-];
-
 impl From<WebhookEvent> for EventKind {
     fn from(e: WebhookEvent) -> EventKind {
-        EVENTS
-            .iter()
-            .find(|(w, _)| *w == e)
-            .map(|(_, k)| *k)
-            .expect("every WebhookEvent is in EVENTS")
+        use WebhookEvent as W;
+        match e {
+            W::MessageSent => EventKind::MessageSent,
+            W::MessageDelivered => EventKind::MessageDelivered,
+            W::MessageRead => EventKind::MessageRead,
+            W::MessageFailed => EventKind::MessageFailed,
+            W::CampaignStarted => EventKind::CampaignStarted,
+            W::CampaignPaused => EventKind::CampaignPaused,
+            W::CampaignResumed => EventKind::CampaignResumed,
+            W::CampaignCompleted => EventKind::CampaignCompleted,
+            W::CampaignCancelled => EventKind::CampaignCancelled,
+            W::CampaignFailed => EventKind::CampaignFailed,
+        }
     }
 }
 
 impl WebhookEvent {
     /// The subscribable event of a stored kind; `None` for `webhook.test`.
     pub fn of(e: EventKind) -> Option<WebhookEvent> {
-        EVENTS.iter().find(|(_, k)| *k == e).map(|(w, _)| *w)
+        use WebhookEvent as W;
+        Some(match e {
+            EventKind::MessageSent => W::MessageSent,
+            EventKind::MessageDelivered => W::MessageDelivered,
+            EventKind::MessageRead => W::MessageRead,
+            EventKind::MessageFailed => W::MessageFailed,
+            EventKind::CampaignStarted => W::CampaignStarted,
+            EventKind::CampaignPaused => W::CampaignPaused,
+            EventKind::CampaignResumed => W::CampaignResumed,
+            EventKind::CampaignCompleted => W::CampaignCompleted,
+            EventKind::CampaignCancelled => W::CampaignCancelled,
+            EventKind::CampaignFailed => W::CampaignFailed,
+            EventKind::WebhookTest => return None,
+        })
     }
 }
 

@@ -44,10 +44,19 @@ pub async fn queue(
     }
     let task_id = new_task_id();
     let txn = begin_write(db).await?;
-    let mv = CampaignMove::to(&c.id, CampaignStatus::Queued)
-        .from(&[CampaignStatus::Draft, CampaignStatus::Scheduled])
+    // Only from the status the caller saw: a draft by hand, a scheduled campaign at the
+    // time it was read with (not one made a draft, or moved later, meanwhile).
+    let mut mv = CampaignMove::to(&c.id, CampaignStatus::Queued)
+        .from(match c.status {
+            CampaignStatus::Draft => &[CampaignStatus::Draft],
+            CampaignStatus::Scheduled => &[CampaignStatus::Scheduled],
+            _ => &[],
+        })
         .set(campaign::Column::TaskId, Expr::value(task_id.to_string()))
         .set(campaign::Column::QueuedAt, Expr::value(now));
+    if let (CampaignStatus::Scheduled, Some(at)) = (c.status, c.scheduled_at) {
+        mv = mv.when(campaign::Column::ScheduledAt.eq(at));
+    }
     if transition::campaign(&txn, mv, now).await?.is_none() {
         txn.rollback().await?;
         return Ok(Err(Refused::Moved));

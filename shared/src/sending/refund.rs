@@ -21,13 +21,12 @@ pub struct Refunded {
     pub settled: bool,
 }
 
-/// Refunds the failed and cancelled recipients not refunded yet and, when `settle` and
-/// nothing is in flight, marks the campaign settled. A settled campaign, or a refund a
-/// concurrent caller made first, gives `None`. Call it inside a transaction.
+/// Refunds the failed and cancelled recipients not refunded yet and, when nothing is in
+/// flight, marks the campaign settled. A settled campaign, or a refund a concurrent
+/// caller made first, gives `None`. Call it inside a transaction.
 pub async fn refund<C: ConnectionTrait>(
     txn: &C,
     id: &CampaignId,
-    settle: bool,
     now: DateTime<Utc>,
 ) -> Result<Option<Refunded>, DbErr> {
     let mut find = campaign::Entity::find_by_id(id.clone());
@@ -51,7 +50,7 @@ pub async fn refund<C: ConnectionTrait>(
         c.credits_reserved,
     );
     let amount = Ord::max(owed - c.credits_refunded, 0);
-    let settles = settle && counts.pending == 0;
+    let settles = counts.pending == 0;
     if amount == 0 && !settles {
         return Ok(Some(Refunded::default()));
     }

@@ -29,6 +29,9 @@ pub struct CampaignMove<'a> {
     pub sets: Vec<(campaign::Column, SimpleExpr)>,
     /// Said in the history row.
     pub detail: Option<String>,
+    /// More conditions the row must meet, checked under its lock (a scheduled campaign
+    /// is queued only while its `scheduled_at` is the one that fell due).
+    pub when: Vec<SimpleExpr>,
 }
 
 impl<'a> CampaignMove<'a> {
@@ -40,7 +43,13 @@ impl<'a> CampaignMove<'a> {
             to,
             sets: Vec::new(),
             detail: None,
+            when: Vec::new(),
         }
+    }
+
+    pub fn when(mut self, condition: SimpleExpr) -> Self {
+        self.when.push(condition);
+        self
     }
 
     pub fn from(mut self, from: &'a [CampaignStatus]) -> Self {
@@ -77,6 +86,9 @@ pub async fn campaign<C: ConnectionTrait>(
     let mut current = campaign::Entity::find_by_id(mv.id.clone())
         .select_only()
         .column(campaign::Column::Status);
+    for condition in &mv.when {
+        current = current.filter(condition.clone());
+    }
     if db.get_database_backend() == DbBackend::Postgres {
         current = current.lock_exclusive();
     }
@@ -91,6 +103,9 @@ pub async fn campaign<C: ConnectionTrait>(
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now));
     for (col, expr) in mv.sets {
         update = update.col_expr(col, expr);
+    }
+    for condition in mv.when {
+        update = update.filter(condition);
     }
     let moved = update
         .filter(campaign::Column::Id.eq(mv.id.clone()))

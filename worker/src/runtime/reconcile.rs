@@ -112,7 +112,7 @@ pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
                     .as_ref()
                     .is_none_or(|w| w.contains(ctx.cfg.common.clock.now()));
                 if open && has_due(ctx, &c.id).await? && !ctx.queues.is_alive(&c.id).await? {
-                    open_lanes(ctx, &c.id, c.total_contacts).await?;
+                    open_lanes(ctx, &c.id, c.total_contacts, c.task_id.clone()).await?;
                     out.lanes_reopened += 1;
                     continue;
                 }

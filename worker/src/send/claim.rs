@@ -39,6 +39,8 @@ pub enum Halt {
     NotRunning,
     /// Outside its sending window.
     OutsideWindow,
+    /// The lane belongs to an earlier dispatch (before a pause and resume).
+    Superseded,
 }
 
 /// Claims up to `limit` due pending messages of a campaign, oldest due first.
@@ -47,6 +49,7 @@ pub async fn batch(
     clock: &Clock,
     worker: &str,
     campaign_id: &CampaignId,
+    generation: Option<&str>,
     limit: u64,
     lease: std::time::Duration,
 ) -> Result<Claim, DbErr> {
@@ -63,7 +66,7 @@ pub async fn batch(
         // Lanes of one campaign take disjoint batches instead of queueing on row locks.
         due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    take(db, clock, worker, campaign_id, due, lease).await
+    take(db, clock, worker, (campaign_id, generation), due, lease).await
 }
 
 /// Claims one message if it is pending and due (with a second of slack for clocks).
@@ -83,7 +86,7 @@ pub async fn one(
         .and_where(message::Column::CampaignId.eq(campaign_id.clone()))
         .and_where(message::Column::Status.eq(MessageStatus::Pending))
         .and_where(message::Column::NextAttemptAt.lte(now + chrono::Duration::seconds(1)));
-    take(db, clock, worker, campaign_id, due, lease).await
+    take(db, clock, worker, (campaign_id, None), due, lease).await
 }
 
 /// First checks, in the claim's transaction, that the campaign is running and inside
@@ -98,7 +101,7 @@ async fn take(
     db: &Db,
     clock: &Clock,
     worker: &str,
-    campaign_id: &CampaignId,
+    (campaign_id, generation): (&CampaignId, Option<&str>),
     due: SelectStatement,
     lease: std::time::Duration,
 ) -> Result<Claim, DbErr> {
@@ -107,7 +110,7 @@ async fn take(
     let now = Utc::now();
     let lease_until =
         now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
-    if let Some(halt) = gate(&txn, clock, campaign_id).await? {
+    if let Some(halt) = gate(&txn, clock, campaign_id, generation).await? {
         txn.commit().await?;
         return Ok(Claim {
             token,
@@ -171,19 +174,27 @@ async fn gate<C: ConnectionTrait>(
     txn: &C,
     clock: &Clock,
     campaign_id: &CampaignId,
+    generation: Option<&str>,
 ) -> Result<Option<Halt>, DbErr> {
     let mut find = campaign::Entity::find_by_id(campaign_id.clone())
         .select_only()
-        .columns([campaign::Column::Status, campaign::Column::SendWindow]);
+        .columns([
+            campaign::Column::Status,
+            campaign::Column::SendWindow,
+            campaign::Column::TaskId,
+        ]);
     if txn.get_database_backend() == DbBackend::Postgres {
         find = find.lock_shared();
     }
-    let row: Option<(CampaignStatus, Option<SendWindow>)> = find.into_tuple().one(txn).await?;
-    Ok(match row {
-        Some((CampaignStatus::Running, window)) => match window {
-            Some(w) if !w.contains(clock.now()) => Some(Halt::OutsideWindow),
-            _ => None,
-        },
-        _ => Some(Halt::NotRunning),
-    })
+    let row: Option<(CampaignStatus, Option<SendWindow>, Option<String>)> =
+        find.into_tuple().one(txn).await?;
+    let Some((CampaignStatus::Running, window, task_id)) = row else {
+        return Ok(Some(Halt::NotRunning));
+    };
+    if generation.is_some_and(|g| task_id.as_deref() != Some(g)) {
+        return Ok(Some(Halt::Superseded));
+    }
+    Ok(window
+        .filter(|w| !w.contains(clock.now()))
+        .map(|_| Halt::OutsideWindow))
 }

@@ -44,18 +44,24 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
             let mv = CampaignMove::to(id, CampaignStatus::Running)
                 .from(&[CampaignStatus::Queued])
                 .set(campaign::Column::StartedAt, Expr::value(now));
-            transition::campaign(&txn, mv, now).await?;
+            let won = transition::campaign(&txn, mv, now).await?.is_some();
             txn.commit().await?;
+            if !won {
+                // Paused or cancelled before it started.
+                return Ok(());
+            }
             ctx.specs.forget(id);
         }
-        // A repeated dispatch (after a crash) reopens lanes; claims keep sends single.
-        CampaignStatus::Running => {}
+        // A repeated dispatch (after a crash) or a resume reopens lanes; claims keep
+        // sends single.
+        CampaignStatus::Running => ctx.specs.forget(id),
         _ => return Ok(()),
     }
     ctx.queues.mark_alive(id, ctx.cfg.stall).await?;
     let probe = SendBatch {
         campaign_id: id.clone(),
         probe: true,
+        generation: c.task_id.clone(),
     };
     ctx.queues.push(probe, new_task_id(), None).await?;
     ctx.wake_send.wake();
@@ -68,6 +74,7 @@ pub async fn open_lanes(
     ctx: &Ctx,
     campaign_id: &CampaignId,
     recipients: i64,
+    generation: Option<String>,
 ) -> Result<(), WorkError> {
     let batches = (recipients.max(1) as u64).div_ceil(ctx.cfg.batch_size);
     let lanes = batches.min(ctx.cfg.lanes as u64).max(1) as usize;
@@ -75,6 +82,7 @@ pub async fn open_lanes(
     let lane = SendBatch {
         campaign_id: campaign_id.clone(),
         probe: false,
+        generation,
     };
     ctx.queues.push_many(vec![lane; lanes]).await?;
     ctx.wake_send.wake();

@@ -2,7 +2,7 @@
 //! a campaign-fatal answer, and settling their credits exactly once (`sending::refund`).
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use waplify_shared::db::entities::{campaign, message};
@@ -64,7 +64,7 @@ pub async fn try_finish(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, Wor
             return Ok(false);
         }
     }
-    let refunded = refund::refund(&txn, campaign_id, true, now).await?;
+    let refunded = refund::refund(&txn, campaign_id, now).await?;
     txn.commit().await?;
     ctx.specs.forget(campaign_id);
     if let Some(r) = refunded {
@@ -81,21 +81,48 @@ pub async fn fail_campaign(
     code: Option<i32>,
     message: &str,
 ) -> Result<(), WorkError> {
+    fail_when(ctx, campaign_id, code, message, None).await
+}
+
+/// [`fail_campaign`], only while the campaign row also meets `when`.
+pub async fn fail_when(
+    ctx: &Ctx,
+    campaign_id: &CampaignId,
+    code: Option<i32>,
+    message: &str,
+    when: Option<SimpleExpr>,
+) -> Result<(), WorkError> {
     let now = Utc::now();
-    let mv = CampaignMove::to(campaign_id, CampaignStatus::Failed)
+    let mut mv = CampaignMove::to(campaign_id, CampaignStatus::Failed)
         .set(campaign::Column::ErrorCode, Expr::value(code))
         .set(campaign::Column::ErrorMessage, Expr::value(message))
         .detail(message);
+    if let Some(condition) = when {
+        mv = mv.when(condition);
+    }
     let txn = begin_write(&ctx.db).await?;
     let won = transition::campaign(&txn, mv, now).await?.is_some();
     txn.commit().await?;
     ctx.specs.forget(campaign_id);
     if won {
         tracing::warn!(%campaign_id, ?code, "campaign stopped: {message}");
+    } else if !is_failed(ctx, campaign_id).await? {
+        // Cancelled, or made a draft again, first: its messages are not this call's.
+        return Ok(());
     }
     fail_pending(ctx, campaign_id, code, message).await?;
     try_finish(ctx, campaign_id).await?;
     Ok(())
+}
+
+async fn is_failed(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, DbErr> {
+    let status: Option<CampaignStatus> = campaign::Entity::find_by_id(campaign_id.clone())
+        .select_only()
+        .column(campaign::Column::Status)
+        .into_tuple()
+        .one(&ctx.db)
+        .await?;
+    Ok(status == Some(CampaignStatus::Failed))
 }
 
 /// Fails the pending messages of a stopped campaign, a chunk per transaction.

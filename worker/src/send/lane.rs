@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use apalis::prelude::{BoxDynError, Data};
 
-use waplify_shared::ids::CampaignId;
 use waplify_shared::jobs::SendBatch;
 use waplify_shared::queue::new_task_id;
 use waplify_shared::status::CampaignStatus;
@@ -22,7 +21,7 @@ const BUDGET_PATIENCE: Duration = Duration::from_secs(5);
 
 pub async fn handle(job: SendBatch, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
     let campaign_id = job.campaign_id.clone();
-    match step(&ctx, &campaign_id, job.probe).await {
+    match step(&ctx, &job).await {
         Ok(Next::Continue) => continue_lane(&ctx, job, None).await,
         Ok(Next::Done) => {}
         Err(e) => {
@@ -38,8 +37,9 @@ enum Next {
     Done,
 }
 
-async fn step(ctx: &Ctx, campaign_id: &CampaignId, probe: bool) -> Result<Next, WorkError> {
-    let Some(spec) = ctx.specs.get(&ctx.db, campaign_id).await? else {
+async fn step(ctx: &Ctx, job: &SendBatch) -> Result<Next, WorkError> {
+    let (campaign_id, probe) = (&job.campaign_id, job.probe);
+    let Some(spec) = ctx.specs.running(&ctx.db, campaign_id).await? else {
         return Ok(Next::Done);
     };
     if spec.status != CampaignStatus::Running {
@@ -67,6 +67,7 @@ async fn step(ctx: &Ctx, campaign_id: &CampaignId, probe: bool) -> Result<Next, 
         &ctx.cfg.common.clock,
         &ctx.cfg.name,
         campaign_id,
+        job.generation.as_deref(),
         budget,
         ctx.cfg.lease,
     )
@@ -74,8 +75,9 @@ async fn step(ctx: &Ctx, campaign_id: &CampaignId, probe: bool) -> Result<Next, 
     let claimed = claim.messages.len() as u64;
     tracing::debug!(%campaign_id, probe, budget, claimed, "claimed");
     if claimed == 0 {
-        // Outside its window the lane ends; the reconciler reopens lanes once it opens.
-        if claim.halted != Some(Halt::OutsideWindow) {
+        // Outside its window the lane ends, and the reconciler reopens lanes once it
+        // opens; a lane of an earlier dispatch just ends.
+        if claim.halted.is_none() || claim.halted == Some(Halt::NotRunning) {
             finalize::try_finish(ctx, campaign_id).await?;
         }
         return Ok(Next::Done);
@@ -85,7 +87,13 @@ async fn step(ctx: &Ctx, campaign_id: &CampaignId, probe: bool) -> Result<Next, 
         return Ok(Next::Done);
     }
     if probe {
-        dispatch::open_lanes(ctx, campaign_id, spec.recipients - 1).await?;
+        dispatch::open_lanes(
+            ctx,
+            campaign_id,
+            spec.recipients - 1,
+            job.generation.clone(),
+        )
+        .await?;
         return Ok(Next::Done);
     }
     if claimed < budget {

@@ -73,7 +73,11 @@ async fn fire(ctx: &Ctx, c: &campaign::Model) -> Result<bool, WorkError> {
         }
         Err(Refused::Precheck(reason)) => {
             let message = format!("Campaign cannot be sent: {reason}");
-            finalize::fail_campaign(ctx, &c.id, None, &message).await?;
+            // Only as it was read: not one made a draft, or moved later, meanwhile.
+            let due = c
+                .scheduled_at
+                .map(|at| campaign::Column::ScheduledAt.eq(at));
+            finalize::fail_when(ctx, &c.id, None, &message, due).await?;
             Ok(false)
         }
         Err(Refused::Moved) => Ok(false),

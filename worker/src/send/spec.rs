@@ -55,6 +55,22 @@ impl SpecCache {
         Ok(Some(spec))
     }
 
+    /// The spec, read again when the cached one says the campaign is not running: a
+    /// resume in another process must not look like the pause it ended.
+    pub async fn running(
+        &self,
+        db: &Db,
+        campaign_id: &CampaignId,
+    ) -> Result<Option<Arc<Spec>>, DbErr> {
+        match self.get(db, campaign_id).await? {
+            Some(spec) if spec.status != CampaignStatus::Running => {
+                self.forget(campaign_id);
+                self.get(db, campaign_id).await
+            }
+            other => Ok(other),
+        }
+    }
+
     /// Drops a cached spec, after the campaign's status changed under it.
     pub fn forget(&self, campaign_id: &CampaignId) {
         self.0.lock().expect("spec cache").remove(campaign_id);
