@@ -12,6 +12,7 @@ pub mod fake;
 pub mod fake_callbacks;
 pub mod ops;
 pub mod procs;
+pub mod proxy;
 pub mod receiver;
 pub mod schedule_bench;
 pub mod seed;

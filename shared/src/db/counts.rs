@@ -3,11 +3,14 @@
 //! messages, which took half a second on a million-recipient campaign being sent.
 //!
 //! Concurrent writers are spread over [`SHARDS`] rows per status so they rarely wait
-//! on each other; each writes its statuses in one statement, in a fixed order, so two
-//! writers on one shard cannot deadlock.
+//! on each other. On PostgreSQL a transaction keeps to one shard (its connection's),
+//! and every adjustment first locks all of that shard's rows in status order: a
+//! transaction making several moves (a record: sent, retried, failed) then never holds
+//! one row of a shard while waiting for another, so two writers cannot deadlock on
+//! counts. SQLite has one writer at a time and needs neither.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, OnConflict, Order, Query, SimpleExpr};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
 use crate::ids::CampaignId;
 use crate::status::MessageStatus;
@@ -60,7 +63,15 @@ pub async fn adjust<C: ConnectionTrait>(
         return Ok(());
     }
     changes.sort_by_key(|(t, _)| t.as_str());
-    let shard = rand::random_range(0..SHARDS);
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let shard: SimpleExpr = if postgres {
+        Expr::cust(format!("(pg_backend_pid() % {SHARDS})"))
+    } else {
+        rand::random_range(0..SHARDS).into()
+    };
+    if postgres {
+        lock_shard(db, campaign_id, shard.clone()).await?;
+    }
     let mut insert = Query::insert();
     insert
         .into_table(table())
@@ -82,12 +93,29 @@ pub async fn adjust<C: ConnectionTrait>(
     for (status, delta) in changes {
         insert.values_panic([
             campaign_id.clone().into(),
-            shard.into(),
+            shard.clone(),
             status.into(),
             delta.into(),
         ]);
     }
     db.execute(&insert).await?;
+    Ok(())
+}
+
+/// Locks every existing row of the campaign's shard, in status order.
+async fn lock_shard<C: ConnectionTrait>(
+    db: &C,
+    campaign_id: &CampaignId,
+    shard: SimpleExpr,
+) -> Result<(), DbErr> {
+    let mut q = Query::select();
+    q.expr(Expr::val(1))
+        .from(table())
+        .and_where(Expr::col(Alias::new("campaign_id")).eq(campaign_id.clone()))
+        .and_where(Expr::col(Alias::new("shard")).eq(shard))
+        .order_by(Alias::new("status"), Order::Asc)
+        .lock(LockType::Update);
+    db.query_all(&q).await?;
     Ok(())
 }
 

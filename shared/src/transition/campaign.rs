@@ -153,6 +153,7 @@ pub async fn cancel_unsent<C: ConnectionTrait>(
                 to: MessageStatus::Cancelled,
                 claim: None,
                 sets: Vec::new(),
+                when: Vec::new(),
                 detail: Detail::Same(Some("campaign cancelled".into())),
             },
             now,

@@ -30,6 +30,9 @@ pub struct MessageMove<'a> {
     /// and whose messages were handed to someone else cannot overwrite them.
     pub claim: Option<&'a str>,
     pub sets: Vec<(message::Column, SimpleExpr)>,
+    /// More conditions a row must still meet when it is updated (a lease that is still
+    /// expired: a claim made since the ids were read keeps its message).
+    pub when: Vec<SimpleExpr>,
     pub detail: Detail,
 }
 
@@ -127,6 +130,9 @@ async fn update<C: ConnectionTrait>(
     update.and_where(message::Column::Status.eq(mv.from));
     if let Some(claim) = mv.claim {
         update.and_where(message::Column::Claim.eq(claim));
+    }
+    for condition in &mv.when {
+        update.and_where(condition.clone());
     }
     update.and_where(message::Column::Id.is_in(ids));
     update.returning(Query::returning().columns([

@@ -248,6 +248,8 @@ async fn expire_leases(ctx: &Ctx, campaign_id: &CampaignId) -> Result<usize, Wor
                     Expr::value(Option::<chrono::DateTime<Utc>>::None),
                 ),
             ],
+            // Read again at the update: a lane may have claimed one of them since.
+            when: vec![message::Column::LeaseUntil.lt(now)],
             detail: Detail::Same(Some("lease expired; the claiming worker stopped".into())),
         },
         now,

@@ -2,7 +2,7 @@
 //! call. Only the claimant calls the provider, so a job that runs twice, or two jobs
 //! racing for one campaign, never send a message twice.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QuerySelect};
 
@@ -27,6 +27,8 @@ pub struct Claimed {
 #[derive(Debug)]
 pub struct Claim {
     pub token: String,
+    /// Until when the messages are this claim's; results must be on record before.
+    pub lease_until: DateTime<Utc>,
     pub messages: Vec<Claimed>,
     /// Why nothing was claimed although messages may be due.
     pub halted: Option<Halt>,
@@ -114,6 +116,7 @@ async fn take(
         txn.commit().await?;
         return Ok(Claim {
             token,
+            lease_until,
             messages: Vec::new(),
             halted: Some(halt),
         });
@@ -128,6 +131,7 @@ async fn take(
         txn.commit().await?;
         return Ok(Claim {
             token,
+            lease_until,
             messages: Vec::new(),
             halted: None,
         });
@@ -148,6 +152,7 @@ async fn take(
                 (message::Column::Claim, Expr::value(token.as_str())),
                 (message::Column::LeaseUntil, Expr::value(lease_until)),
             ],
+            when: Vec::new(),
             detail: Detail::Same(Some(format!("claimed by {worker}"))),
         },
         now,
@@ -164,6 +169,7 @@ async fn take(
     txn.commit().await?;
     Ok(Claim {
         token,
+        lease_until,
         messages,
         halted: None,
     })

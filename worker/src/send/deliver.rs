@@ -36,6 +36,7 @@ pub struct Delivered {
 }
 
 pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Delivered, WorkError> {
+    let fence = (claim.token, claim.lease_until);
     let mut results = calls::start(ctx, spec, claim.messages);
     let mut total = Delivered::default();
     let mut first_error = None;
@@ -69,7 +70,7 @@ pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Delive
         flush(
             ctx,
             spec,
-            &claim.token,
+            (&fence.0, fence.1),
             outcomes,
             &mut total,
             &mut first_error,
@@ -87,7 +88,7 @@ pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Delive
 async fn flush(
     ctx: &Ctx,
     spec: &Spec,
-    claim: &str,
+    claim: (&str, DateTime<Utc>),
     outcomes: Vec<Outcome>,
     total: &mut Delivered,
     first_error: &mut Option<WorkError>,

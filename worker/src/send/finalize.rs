@@ -150,6 +150,7 @@ pub async fn fail_pending(
                     (message::Column::ErrorCode, Expr::value(code)),
                     (message::Column::ErrorMessage, Expr::value(reason.as_str())),
                 ],
+                when: Vec::new(),
                 detail: Detail::Same(Some(reason.clone())),
             },
             now,
