@@ -28,6 +28,7 @@ impl Application {
         let db = db::connect_with(
             &config.common.database_url,
             config.common.db_max_connections,
+            config.common.db_acquire_timeout,
         )
         .await?;
         db::ensure_schema(&db, config.common.auto_migrate).await?;

@@ -96,6 +96,9 @@ pub struct CommonConfig {
     /// `DATABASE_MAX_CONNECTIONS`: the process's SQL pool size; unset or 0 is 20 on
     /// PostgreSQL, 8 on SQLite.
     pub db_max_connections: Option<u32>,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: how long a query waits for a pooled connection
+    /// before it fails (503 from the API); default 2000.
+    pub db_acquire_timeout: std::time::Duration,
     /// What schedules and sending windows are read against: the system clock, which
     /// tests move ahead.
     pub clock: crate::clock::Clock,
@@ -130,6 +133,11 @@ impl CommonConfig {
             webhook_networks: AllowedNetworks::parse(&string("WEBHOOK_ALLOW_NETWORKS", ""))
                 .map_err(|e| ConfigError::new("WEBHOOK_ALLOW_NETWORKS", e))?,
             db_max_connections: Some(parse("DATABASE_MAX_CONNECTIONS", 0u32)?).filter(|n| *n > 0),
+            db_acquire_timeout: std::time::Duration::from_millis(parse(
+                "DATABASE_ACQUIRE_TIMEOUT_MS",
+                crate::db::DEFAULT_ACQUIRE_TIMEOUT.as_millis() as u64,
+            )?)
+            .max(std::time::Duration::from_millis(100)),
             clock: crate::clock::Clock::system(),
         })
     }

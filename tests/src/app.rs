@@ -114,6 +114,8 @@ fn common(database_url: &str, redis_url: &str, prefix: &str, clock: &Clock) -> C
         // The API and each worker of a test open their own pool, as their processes
         // would; small pools keep parallel tests inside PostgreSQL's connection limit.
         db_max_connections: Some(10),
+        // Generous on a loaded test machine; outage tests set their own.
+        db_acquire_timeout: Duration::from_secs(10),
         clock: clock.clone(),
     }
 }
@@ -197,6 +199,12 @@ impl TestApp {
     /// Another API instance beside this one (same database, Redis and prefix).
     pub async fn another_instance(&self, rate_limit: RateLimit) -> Instance {
         let (client, server) = serve(self.common(), rate_limit).await;
+        Instance { client, server }
+    }
+
+    /// Another API instance with settings of its own (a database URL through a proxy).
+    pub async fn instance_with(&self, common: CommonConfig) -> Instance {
+        let (client, server) = serve(common, roomy_rate_limit()).await;
         Instance { client, server }
     }
 

@@ -38,10 +38,12 @@ impl Proxy {
         proxy
     }
 
-    /// Drops every connection and refuses new ones until [`Proxy::restore`].
-    pub fn cut(&self) {
+    /// Drops every connection and refuses new ones until [`Proxy::restore`]; returns
+    /// once the open connections are closed.
+    pub async fn cut(&self) {
         self.down.store(true, Ordering::SeqCst);
         self.epoch.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 
     pub fn restore(&self) {

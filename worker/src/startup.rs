@@ -30,8 +30,12 @@ pub struct Worker {
 impl Worker {
     /// Connects, checks the schema and starts every loop.
     pub async fn build(cfg: WorkerConfig) -> Result<Worker, ConfigError> {
-        let database =
-            db::connect_with(&cfg.common.database_url, cfg.common.db_max_connections).await?;
+        let database = db::connect_with(
+            &cfg.common.database_url,
+            cfg.common.db_max_connections,
+            cfg.common.db_acquire_timeout,
+        )
+        .await?;
         db::ensure_schema(&database, cfg.common.auto_migrate).await?;
         let redis = queue::connect(&cfg.common.redis_url).await?;
         let queues = Queues::new(redis, cfg.common.queue_prefix.clone());

@@ -165,14 +165,21 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> Result<Value, AdminError> {
+/// The database of `DATABASE_URL`, migrated (or checked) as the services do.
+async fn open() -> Result<db::Db, AdminError> {
     let common = CommonConfig::from_env().map_err(|e| AdminError(e.to_string()))?;
-    let db = db::connect_with(&common.database_url, common.db_max_connections)
+    let pool = (common.db_max_connections, common.db_acquire_timeout);
+    let db = db::connect_with(&common.database_url, pool.0, pool.1)
         .await
         .map_err(|e| AdminError(e.to_string()))?;
     db::ensure_schema(&db, common.auto_migrate)
         .await
         .map_err(|e| AdminError(e.to_string()))?;
+    Ok(db)
+}
+
+async fn run(command: Command) -> Result<Value, AdminError> {
+    let db = open().await?;
     match command {
         Command::Account(AccountCmd::Create { name, credits }) => {
             json(admin::account_create(&db, &name, credits).await)

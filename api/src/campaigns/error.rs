@@ -39,6 +39,9 @@ pub enum CampaignError {
     /// The request is well formed but its content is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// The database could not be reached in time.
+    #[error("{0}")]
+    Unavailable(String),
     /// A bug or an outage; the details are logged, never answered.
     #[error("{0}")]
     Unexpected(String),
@@ -46,6 +49,9 @@ pub enum CampaignError {
 
 impl From<sea_orm::DbErr> for CampaignError {
     fn from(e: sea_orm::DbErr) -> CampaignError {
+        if waplify_shared::db::is_unavailable(&e) {
+            return CampaignError::Unavailable(e.to_string());
+        }
         CampaignError::Unexpected(format!("database: {e}"))
     }
 }
@@ -58,6 +64,7 @@ impl From<CampaignError> for ApiError {
             | CampaignError::Scheduled(_)
             | CampaignError::WrongStatus { .. } => StatusCode::CONFLICT,
             CampaignError::Precheck(_) | CampaignError::Invalid(_) => StatusCode::BAD_REQUEST,
+            CampaignError::Unavailable(cause) => return ApiError::unavailable(cause),
             CampaignError::Unexpected(cause) => return ApiError::internal(cause),
         };
         ApiError::new(status, e.to_string())

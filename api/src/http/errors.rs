@@ -58,6 +58,15 @@ impl ApiError {
         ApiError::new(StatusCode::CONFLICT, message)
     }
 
+    /// The database could not be reached in time: 503, the cause logged.
+    pub fn unavailable(cause: impl std::fmt::Display) -> ApiError {
+        tracing::warn!(request_id = %request_id::current(), "database unavailable: {cause}");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The database is unavailable; try again shortly",
+        )
+    }
+
     /// Logs the cause and answers without it: internals never reach the client.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(request_id = %request_id::current(), "internal error: {cause}");
@@ -96,6 +105,9 @@ pub fn code_for(status: StatusCode) -> &'static str {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> ApiError {
+        if waplify_shared::db::is_unavailable(&e) {
+            return ApiError::unavailable(e);
+        }
         ApiError::internal(e)
     }
 }

@@ -38,10 +38,16 @@ impl HealthApi {
     /// SQL and Redis are reachable.
     #[oai(path = "/ready", method = "get", operation_id = "get_ready")]
     async fn ready(&self, state: Data<&AppState>) -> Readiness {
+        // Within a second either way: a probe that hangs is as bad as one that fails.
+        let within = std::time::Duration::from_secs(1);
         let (db, redis) = tokio::join!(
-            state.0.db.execute_unprepared("SELECT 1"),
-            state.0.queues.ping()
+            tokio::time::timeout(within, state.0.db.execute_unprepared("SELECT 1")),
+            tokio::time::timeout(within, state.0.queues.ping())
         );
+        let db = db.unwrap_or_else(|_| Err(sea_orm::DbErr::Custom("no answer within 1 s".into())));
+        let redis = redis
+            .map_err(|_| "no answer within 1 s".to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
         match (db, redis) {
             (Ok(_), Ok(())) => Readiness::Ready(Json(ReadyResponse {
                 status: "ready".into(),

@@ -99,6 +99,7 @@ pub fn spec_json() -> String {
         prop["nullable"] = serde_json::Value::Bool(true);
     }
     simplify_described_refs(&mut spec);
+    document_unavailable(&mut spec);
     document_rate_limit(&mut spec);
     let mut text = serde_json::to_string_pretty(&spec).expect("serialisable");
     text.push('\n');
@@ -126,6 +127,34 @@ fn simplify_described_refs(value: &mut serde_json::Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(simplify_described_refs),
         _ => {}
+    }
+}
+
+/// Adds the 503 to every operation that takes an API key: checking the key needs the
+/// database, so while it cannot be reached within the acquire timeout every such
+/// request fails fast with `service_unavailable` (the other answers of the operation
+/// keep their own descriptions).
+fn document_unavailable(spec: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let Some(paths) = spec["paths"].as_object_mut() else {
+        return;
+    };
+    for op in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|methods| methods.values_mut())
+    {
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let Some(mut unavailable) = responses.get("401").cloned() else {
+            continue;
+        };
+        unavailable["description"] = json!(
+            "The database could not be reached in time (`service_unavailable`). Retry \
+             shortly; a retried change answers according to what it then finds."
+        );
+        responses.entry("503").or_insert(unavailable);
     }
 }
 

@@ -15,6 +15,9 @@ pub enum WebhookError {
     Refused(String),
     #[error("{0}")]
     Invalid(String),
+    /// The database could not be reached in time.
+    #[error("{0}")]
+    Unavailable(String),
     /// A bug or an outage; the details are logged, never answered.
     #[error("{0}")]
     Unexpected(String),
@@ -22,6 +25,9 @@ pub enum WebhookError {
 
 impl From<sea_orm::DbErr> for WebhookError {
     fn from(e: sea_orm::DbErr) -> WebhookError {
+        if waplify_shared::db::is_unavailable(&e) {
+            return WebhookError::Unavailable(e.to_string());
+        }
         WebhookError::Unexpected(format!("database: {e}"))
     }
 }
@@ -32,6 +38,7 @@ impl From<WebhookError> for ApiError {
             WebhookError::NotFound => StatusCode::NOT_FOUND,
             WebhookError::Refused(_) => StatusCode::FORBIDDEN,
             WebhookError::Invalid(_) => StatusCode::BAD_REQUEST,
+            WebhookError::Unavailable(cause) => return ApiError::unavailable(cause),
             WebhookError::Unexpected(cause) => return ApiError::internal(cause),
         };
         ApiError::new(status, e.to_string())

@@ -42,13 +42,28 @@ pub const TABLES: [&str; 16] = [
 
 /// Connects to `DATABASE_URL` with the default pool size.
 pub async fn connect(url: &str) -> Result<Db, ConfigError> {
-    connect_with(url, None).await
+    connect_with(url, None, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// How long a query waits for a pooled connection by default: a request fails fast
+/// while the database is away instead of hanging (`DATABASE_ACQUIRE_TIMEOUT_MS`).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether an error says the database could not be reached (no connection within the
+/// acquire timeout), as opposed to a query that failed.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
 }
 
 /// Connects to `DATABASE_URL`, creating the directory of a SQLite file if needed, with
-/// a pool of `max_connections` (default 20 on PostgreSQL, 8 on SQLite).
+/// a pool of `max_connections` (default 20 on PostgreSQL, 8 on SQLite) whose queries
+/// wait at most `acquire_timeout` for a connection.
 /// Fails with a `ConfigError` naming the variable, never a panic.
-pub async fn connect_with(url: &str, max_connections: Option<u32>) -> Result<Db, ConfigError> {
+pub async fn connect_with(
+    url: &str,
+    max_connections: Option<u32>,
+    acquire_timeout: Duration,
+) -> Result<Db, ConfigError> {
     const VAR: &str = "DATABASE_URL";
     let is_sqlite = url.starts_with("sqlite:");
     if !is_sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
@@ -104,7 +119,7 @@ pub async fn connect_with(url: &str, max_connections: Option<u32>) -> Result<Db,
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(acquire_timeout)
         .max_connections(max_connections.unwrap_or(if is_sqlite { 8 } else { 20 }))
         .min_connections(1)
         .map_sqlx_sqlite_opts(|o| {

@@ -63,11 +63,20 @@ pub async fn run(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<bool>) {
     }
 }
 
+/// One pass. Each part, and each campaign, stands alone: an error is logged and the
+/// pass goes on, so one bad campaign never holds back the others' leases or
+/// settlement. Fails only when the list of campaigns cannot be read.
 pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
+    let logged = |what: &str, r: Result<usize, WorkError>| {
+        r.unwrap_or_else(|e| {
+            tracing::warn!("reconcile: {what} failed: {e}");
+            0
+        })
+    };
     let mut out = Pass {
-        dispatches_pushed: queued_dispatches(ctx).await?,
-        callbacks_pushed: unapplied_callbacks(ctx).await?,
-        deliveries_released: orphaned_deliveries(ctx).await?,
+        dispatches_pushed: logged("queued dispatches", queued_dispatches(ctx).await),
+        callbacks_pushed: logged("unapplied callbacks", unapplied_callbacks(ctx).await),
+        deliveries_released: logged("orphaned deliveries", orphaned_deliveries(ctx).await),
         ..Pass::default()
     };
     let active = campaign::Entity::find()
@@ -89,40 +98,48 @@ pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
         .all(&ctx.db)
         .await?;
     for c in active {
-        out.leases_expired += expire_leases(ctx, &c.id).await?;
-        match c.status {
-            CampaignStatus::Paused => continue,
-            CampaignStatus::Failed => {
-                let code = c.error_code;
-                let reason = c
-                    .error_message
-                    .clone()
-                    .unwrap_or_else(|| "campaign failed".into());
-                finalize::fail_pending(ctx, &c.id, code, &reason).await?;
-            }
-            CampaignStatus::Cancelled => {
-                // Messages handed back by a call in flight at the cancel.
-                let txn = begin_write(&ctx.db).await?;
-                transition::cancel_unsent(&txn, &c.id, Utc::now()).await?;
-                txn.commit().await?;
-            }
-            _ => {
-                let open = c
-                    .send_window
-                    .as_ref()
-                    .is_none_or(|w| w.contains(ctx.cfg.common.clock.now()));
-                if open && has_due(ctx, &c.id).await? && !ctx.queues.is_alive(&c.id).await? {
-                    open_lanes(ctx, &c.id, c.total_contacts, c.task_id.clone()).await?;
-                    out.lanes_reopened += 1;
-                    continue;
-                }
-            }
-        }
-        if finalize::try_finish(ctx, &c.id).await? {
-            out.settled += 1;
+        if let Err(e) = one_campaign(ctx, &c, &mut out).await {
+            tracing::warn!(campaign_id = %c.id, "reconcile: campaign failed: {e}");
         }
     }
     Ok(out)
+}
+
+/// What a pass does for one running, paused, failed or cancelled campaign.
+async fn one_campaign(ctx: &Ctx, c: &campaign::Model, out: &mut Pass) -> Result<(), WorkError> {
+    out.leases_expired += expire_leases(ctx, &c.id).await?;
+    match c.status {
+        CampaignStatus::Paused => return Ok(()),
+        CampaignStatus::Failed => {
+            let code = c.error_code;
+            let reason = c
+                .error_message
+                .clone()
+                .unwrap_or_else(|| "campaign failed".into());
+            finalize::fail_pending(ctx, &c.id, code, &reason).await?;
+        }
+        CampaignStatus::Cancelled => {
+            // Messages handed back by a call in flight at the cancel.
+            let txn = begin_write(&ctx.db).await?;
+            transition::cancel_unsent(&txn, &c.id, Utc::now()).await?;
+            txn.commit().await?;
+        }
+        _ => {
+            let open = c
+                .send_window
+                .as_ref()
+                .is_none_or(|w| w.contains(ctx.cfg.common.clock.now()));
+            if open && has_due(ctx, &c.id).await? && !ctx.queues.is_alive(&c.id).await? {
+                open_lanes(ctx, &c.id, c.total_contacts, c.task_id.clone()).await?;
+                out.lanes_reopened += 1;
+                return Ok(());
+            }
+        }
+    }
+    if finalize::try_finish(ctx, &c.id).await? {
+        out.settled += 1;
+    }
+    Ok(())
 }
 
 /// Re-pushes the dispatch job of every campaign queued a while ago, under its stored

@@ -19,11 +19,20 @@ use waplify_shared::transition::{self, CampaignMove};
 use crate::error::WorkError;
 use crate::runtime::context::Ctx;
 
+/// Seconds before a failed dispatch runs again.
+const AGAIN_SECS: u64 = 2;
+
 pub async fn handle(job: DispatchCampaign, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
     if let Err(e) = start(&ctx, &job).await {
-        // The campaign stays `queued` (or `running` without lanes); the reconciler
-        // re-pushes this job or reopens its lanes.
-        tracing::warn!(campaign_id = %job.campaign_id, "dispatch failed: {e}");
+        // This job ends as done, and Redis keeps a done job's id: pushed again under
+        // the stored task id it would be a no-op, leaving the campaign `queued` with
+        // its credits reserved. So it goes again under a new id, as lanes do; the run
+        // is idempotent (a guarded move, then lanes of the current dispatch).
+        tracing::warn!(campaign_id = %job.campaign_id, "dispatch failed, again in {AGAIN_SECS}s: {e}");
+        let at = waplify_shared::queue::unix_now() + AGAIN_SECS;
+        if let Err(e) = ctx.queues.push(job.clone(), new_task_id(), Some(at)).await {
+            tracing::warn!(campaign_id = %job.campaign_id, "dispatch re-push failed, the reconciler will push it: {e}");
+        }
     }
     Ok(())
 }

@@ -9,6 +9,9 @@ use waplify_shared::status::ProviderOutcome;
 use super::provider::Answer;
 use crate::backoff::Backoff;
 
+/// The longest `Retry-After` honoured.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
 /// Error codes worth another try: throttling, temporary unavailability.
 pub const TRANSIENT_CODES: &[i64] = &[1, 2, 4, 80007, 130429, 131000, 131056, 131057];
 /// Error codes that doom every recipient of the campaign (template, token, account).
@@ -89,10 +92,12 @@ impl RetryPolicy {
         if !transient || attempt >= self.max_attempts {
             return Verdict::Failed;
         }
+        // A provider's `Retry-After` is honoured up to a bound: a wild value must not
+        // park a recipient (and its credit) for days.
         let delay = self
             .backoff
             .delay(attempt.max(1) as u32 - 1)
-            .max(retry_after.unwrap_or_default());
+            .max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
         Verdict::Retry { delay }
     }
 
@@ -191,6 +196,18 @@ mod tests {
             p.verdict(&answer, 1),
             Verdict::Retry {
                 delay: Duration::from_secs(30)
+            }
+        );
+        let wild = Answer::Rejected {
+            http_status: Some(429),
+            code: Some(130429),
+            message: "slow down".into(),
+            retry_after: Some(Duration::from_secs(86_400)),
+        };
+        assert_eq!(
+            p.verdict(&wild, 1),
+            Verdict::Retry {
+                delay: MAX_RETRY_AFTER
             }
         );
     }
