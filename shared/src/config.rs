@@ -78,6 +78,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/waplify.db?mode=rwc";
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DEFAULT_QUEUE_PREFIX: &str = "waplify";
 
+/// How long a query waits for a pooled connection by default: a request fails fast
+/// while the database is away instead of hanging (`DATABASE_ACQUIRE_TIMEOUT_MS`).
+pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What both the API and the worker need.
 #[derive(Clone, Debug)]
 pub struct CommonConfig {
@@ -135,7 +139,7 @@ impl CommonConfig {
             db_max_connections: Some(parse("DATABASE_MAX_CONNECTIONS", 0u32)?).filter(|n| *n > 0),
             db_acquire_timeout: std::time::Duration::from_millis(parse(
                 "DATABASE_ACQUIRE_TIMEOUT_MS",
-                crate::db::DEFAULT_ACQUIRE_TIMEOUT.as_millis() as u64,
+                DEFAULT_ACQUIRE_TIMEOUT.as_millis() as u64,
             )?)
             .max(std::time::Duration::from_millis(100)),
             clock: crate::clock::Clock::system(),

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-use crate::config::{ConfigError, redact_url};
+use crate::config::{ConfigError, DEFAULT_ACQUIRE_TIMEOUT, redact_url};
 
 pub mod counts;
 pub mod entities;
@@ -44,10 +44,6 @@ pub const TABLES: [&str; 16] = [
 pub async fn connect(url: &str) -> Result<Db, ConfigError> {
     connect_with(url, None, DEFAULT_ACQUIRE_TIMEOUT).await
 }
-
-/// How long a query waits for a pooled connection by default: a request fails fast
-/// while the database is away instead of hanging (`DATABASE_ACQUIRE_TIMEOUT_MS`).
-pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Whether an error says the database could not be reached (no connection within the
 /// acquire timeout), as opposed to a query that failed.

@@ -17,7 +17,8 @@ use waplify_shared::jobs::RetryMessage;
 use waplify_shared::queue::new_task_id;
 
 use super::claim::Claim;
-use super::record::{Outcome, Recorded, record_retrying};
+use super::record::{Outcome, Recorded};
+use super::record_retry::record_retrying;
 use super::spec::Spec;
 use super::{calls, finalize};
 use crate::error::WorkError;

@@ -19,6 +19,7 @@ pub mod finalize;
 pub mod lane;
 pub mod provider;
 pub mod record;
+pub mod record_retry;
 pub mod retry_job;
 pub mod schedule;
 pub mod spec;
