@@ -233,8 +233,10 @@ async fn retries_follow_our_schedule_and_attempt_limit_not_the_backends() {
             gap >= nominal * 8 / 10,
             "gap {i} = {gap} ms, nominal {nominal} ms"
         );
+        // Generous above: a loaded machine only delays; apalis' own retries would
+        // have come 1 s apart, below the lower bound of the second and third gaps.
         assert!(
-            gap <= nominal * 12 / 10 + 1500,
+            gap <= nominal * 12 / 10 + 5000,
             "gap {i} = {gap} ms, nominal {nominal} ms"
         );
     }
