@@ -81,9 +81,9 @@ pub struct SendBatch {
     /// token, missing template) costs one provider call. Its success opens the lanes.
     #[serde(default)]
     pub probe: bool,
-    /// The dispatch that opened the lane (the campaign's `task_id` then). After a pause
-    /// and resume a new dispatch opens new lanes; the old ones end at their next claim,
-    /// so quick cycles do not pile lanes up.
+    /// The generation of lanes this one belongs to (`campaigns.lane_epoch` when it was
+    /// opened). Opening lanes again (a dispatch, a resume, the reconciler) starts a new
+    /// generation, and older lanes end at their next step: lanes never pile up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<String>,
 }

@@ -41,7 +41,7 @@ pub enum Halt {
     NotRunning,
     /// Outside its sending window.
     OutsideWindow,
-    /// The lane belongs to an earlier dispatch (before a pause and resume).
+    /// The lane belongs to an earlier generation (`campaigns.lane_epoch`).
     Superseded,
 }
 
@@ -187,17 +187,17 @@ async fn gate<C: ConnectionTrait>(
         .columns([
             campaign::Column::Status,
             campaign::Column::SendWindow,
-            campaign::Column::TaskId,
+            campaign::Column::LaneEpoch,
         ]);
     if txn.get_database_backend() == DbBackend::Postgres {
         find = find.lock_shared();
     }
     let row: Option<(CampaignStatus, Option<SendWindow>, Option<String>)> =
         find.into_tuple().one(txn).await?;
-    let Some((CampaignStatus::Running, window, task_id)) = row else {
+    let Some((CampaignStatus::Running, window, epoch)) = row else {
         return Ok(Some(Halt::NotRunning));
     };
-    if generation.is_some_and(|g| task_id.as_deref() != Some(g)) {
+    if generation.is_some_and(|g| epoch.as_deref() != Some(g)) {
         return Ok(Some(Halt::Superseded));
     }
     Ok(window

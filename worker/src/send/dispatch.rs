@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use apalis::prelude::{BoxDynError, Data};
 use chrono::Utc;
-use sea_orm::EntityTrait;
 use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::campaign;
@@ -66,16 +66,52 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
         CampaignStatus::Running => ctx.specs.forget(id),
         _ => return Ok(()),
     }
+    let Some(epoch) = new_epoch(ctx, id).await? else {
+        return Ok(()); // paused or cancelled meanwhile
+    };
     ctx.queues.mark_alive(id, ctx.cfg.stall).await?;
     let probe = SendBatch {
         campaign_id: id.clone(),
         probe: true,
-        generation: c.task_id.clone(),
+        generation: Some(epoch),
     };
     ctx.queues.push(probe, new_task_id(), None).await?;
     ctx.wake_send.wake();
     tracing::info!(campaign_id = %id, recipients = c.total_contacts, "campaign running");
     Ok(())
+}
+
+/// Starts a new generation of send lanes for a running campaign and returns its id:
+/// lanes of earlier generations end at their next step, so however often lanes are
+/// opened (dispatch, resume, the reconciler in any process), at most one set runs.
+/// `None` when the campaign is not running.
+pub async fn new_epoch(ctx: &Ctx, id: &CampaignId) -> Result<Option<String>, WorkError> {
+    let epoch = ulid::Ulid::generate().to_string();
+    let set = campaign::Entity::update_many()
+        .col_expr(campaign::Column::LaneEpoch, Expr::value(epoch.clone()))
+        .filter(campaign::Column::Id.eq(id.clone()))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Running))
+        .exec(&ctx.db)
+        .await?;
+    Ok((set.rows_affected == 1).then_some(epoch))
+}
+
+/// Whether a lane of `generation` has been replaced by a newer set.
+pub async fn superseded(
+    ctx: &Ctx,
+    id: &CampaignId,
+    generation: Option<&str>,
+) -> Result<bool, WorkError> {
+    let Some(generation) = generation else {
+        return Ok(false);
+    };
+    let epoch: Option<Option<String>> = campaign::Entity::find_by_id(id.clone())
+        .select_only()
+        .column(campaign::Column::LaneEpoch)
+        .into_tuple()
+        .one(&ctx.db)
+        .await?;
+    Ok(epoch.flatten().as_deref() != Some(generation))
 }
 
 /// Pushes the campaign's send lanes: as many as configured, no more than its batches.

@@ -60,6 +60,10 @@ async fn step(ctx: &Ctx, job: &SendBatch) -> Result<Next, WorkError> {
     let want = if probe { 1 } else { ctx.cfg.batch_size };
     let budget = throttle::take(ctx, &spec, want, BUDGET_PATIENCE).await?;
     if budget == 0 {
+        // Waiting for budget can go on for long: a lane replaced meanwhile ends here.
+        if dispatch::superseded(ctx, campaign_id, job.generation.as_deref()).await? {
+            return Ok(Next::Done);
+        }
         return Ok(Next::Continue);
     }
     let claim = claim::batch(

@@ -40,6 +40,9 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     /// When messages may go out; `None` at any hour.
     pub send_window: Option<SendWindow>,
+    /// The generation of send lanes allowed to run: set anew whenever lanes are opened
+    /// (dispatch, resume, reconciler); a lane of another generation ends.
+    pub lane_epoch: Option<String>,
     /// Set once, when the reservation has been reconciled with what was sent.
     pub settled_at: Option<DateTimeUtc>,
 }

@@ -26,6 +26,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.alter_table(
+            Table::alter()
+                .table("campaigns")
+                // The send lanes now allowed to run; older lanes end at their next step.
+                .add_column(string_len_null("lane_epoch", 26))
+                .to_owned(),
+        )
+        .await?;
         for col in ["paused_at", "cancelled_at"] {
             m.alter_table(
                 Table::alter()
