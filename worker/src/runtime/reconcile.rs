@@ -32,7 +32,7 @@ use waplify_shared::webhooks::DeliveryState;
 
 use super::context::Ctx;
 use crate::error::WorkError;
-use crate::send::dispatch::{new_epoch, open_lanes};
+use crate::send::dispatch::{new_epoch, open_probe};
 use crate::send::finalize;
 
 /// A queued campaign gets this long for its dispatch job to run before it is re-pushed.
@@ -130,10 +130,11 @@ async fn one_campaign(ctx: &Ctx, c: &campaign::Model, out: &mut Pass) -> Result<
                 .as_ref()
                 .is_none_or(|w| w.contains(ctx.cfg.common.clock.now()));
             if open && has_due(ctx, &c.id).await? && !ctx.queues.is_alive(&c.id).await? {
-                // A new generation: lanes still queued or waiting for budget end, so
-                // reopening never adds to them.
+                // A new generation (lanes still queued or waiting for budget end, so
+                // reopening never adds to them), through its probe: a campaign gone
+                // fatal meanwhile costs one call, not a batch per lane.
                 if let Some(epoch) = new_epoch(ctx, &c.id).await? {
-                    open_lanes(ctx, &c.id, c.total_contacts, Some(epoch)).await?;
+                    open_probe(ctx, &c.id, epoch).await?;
                     out.lanes_reopened += 1;
                 }
                 return Ok(());

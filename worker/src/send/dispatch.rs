@@ -46,29 +46,44 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
         tracing::warn!(campaign_id = %id, "dispatch for an unknown campaign");
         return Ok(());
     };
-    match c.status {
+    // Alive before running: the reconciler must not take a campaign that is being
+    // started for one whose lanes died.
+    ctx.queues.mark_alive(id, ctx.cfg.stall).await?;
+    let epoch = match c.status {
         CampaignStatus::Queued => {
             let now = Utc::now();
+            let epoch = ulid::Ulid::generate().to_string();
             let txn = begin_write(&ctx.db).await?;
             let mv = CampaignMove::to(id, CampaignStatus::Running)
                 .from(&[CampaignStatus::Queued])
-                .set(campaign::Column::StartedAt, Expr::value(now));
+                .set(campaign::Column::StartedAt, Expr::value(now))
+                .set(campaign::Column::LaneEpoch, Expr::value(epoch.clone()));
             let won = transition::campaign(&txn, mv, now).await?.is_some();
             txn.commit().await?;
             if !won {
                 // Paused or cancelled before it started.
                 return Ok(());
             }
-            ctx.specs.forget(id);
+            epoch
         }
         // A repeated dispatch (after a crash) or a resume reopens lanes; claims keep
         // sends single.
-        CampaignStatus::Running => ctx.specs.forget(id),
+        CampaignStatus::Running => match new_epoch(ctx, id).await? {
+            Some(epoch) => epoch,
+            None => return Ok(()), // paused or cancelled meanwhile
+        },
         _ => return Ok(()),
-    }
-    let Some(epoch) = new_epoch(ctx, id).await? else {
-        return Ok(()); // paused or cancelled meanwhile
     };
+    ctx.specs.forget(id);
+    open_probe(ctx, id, epoch).await?;
+    tracing::info!(campaign_id = %id, recipients = c.total_contacts, "campaign running");
+    Ok(())
+}
+
+/// Pushes the probe of a lane generation: one message alone, whose success opens the
+/// lanes. Used by dispatch and by the reconciler, so a campaign never gets full lanes
+/// before one message of this generation went through.
+pub async fn open_probe(ctx: &Ctx, id: &CampaignId, epoch: String) -> Result<(), WorkError> {
     ctx.queues.mark_alive(id, ctx.cfg.stall).await?;
     let probe = SendBatch {
         campaign_id: id.clone(),
@@ -77,7 +92,6 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
     };
     ctx.queues.push(probe, new_task_id(), None).await?;
     ctx.wake_send.wake();
-    tracing::info!(campaign_id = %id, recipients = c.total_contacts, "campaign running");
     Ok(())
 }
 
