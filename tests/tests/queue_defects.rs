@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use apalis::prelude::Data;
 use redis::AsyncCommands;
 use waplify_shared::ids::{CampaignId, MessageId};
-use waplify_shared::jobs::{RetryMessage, SendBatch};
+use waplify_shared::jobs::{QueueKind, RetryMessage, SendBatch};
 use waplify_shared::queue::unix_now;
 use waplify_tests::procs::{Proc, RedisServer, bin};
 use waplify_tests::{Fake, FakeConfig, eventually, seed, spawn_app};
@@ -268,4 +268,34 @@ async fn a_job_that_runs_twice_never_sends_twice() {
 
 async fn app_first_message(app: &waplify_tests::TestApp) -> String {
     app.tdb.scalar("SELECT MIN(id) FROM messages").await
+}
+
+/// One promotion moves at most 50,000 ids; a larger backlog is promoted whole before
+/// workers start, or what is left would reach apalis' own promotion.
+#[tokio::test]
+async fn a_backlog_larger_than_one_promotion_is_promoted_whole() {
+    let app = spawn_app().await;
+    let ghost = CampaignId::generate();
+    let jobs = SendBatch {
+        campaign_id: ghost,
+        probe: false,
+        generation: None,
+    };
+    for _ in 0..30 {
+        app.queues
+            .push_many(vec![jobs.clone(); 2000])
+            .await
+            .unwrap();
+    }
+    let moved = app.queues.promote_all_due(QueueKind::Send).await.unwrap();
+    assert_eq!(moved, 60_000);
+    let mut conn = app.queues.conn();
+    let scheduled = format!("{}:send:scheduled", app.prefix);
+    let due: u64 = conn.zcount(&scheduled, "-inf", unix_now()).await.unwrap();
+    assert_eq!(due, 0);
+    let active: u64 = conn
+        .llen(format!("{}:send:active", app.prefix))
+        .await
+        .unwrap();
+    assert_eq!(active, 60_000);
 }

@@ -12,6 +12,8 @@ use crate::jobs::QueueKind;
 
 /// Promotion moves at most this many ids per `unpack`, far below Lua's limit.
 pub const PROMOTE_CHUNK: usize = 1000;
+/// One promotion script moves at most this many ids, so it never blocks Redis long.
+pub const PROMOTE_PER_CALL: usize = 50 * PROMOTE_CHUNK;
 /// No second of the retry schedule holds more retry jobs than this.
 pub const RETRY_SLOT_CAP: u64 = 2000;
 
@@ -29,9 +31,23 @@ impl Queues {
             .key(config.active_jobs_list())
             .arg(unix_now())
             .arg(PROMOTE_CHUNK)
-            .arg(50 * PROMOTE_CHUNK)
+            .arg(PROMOTE_PER_CALL)
             .invoke_async(&mut self.conn())
             .await
+    }
+
+    /// [`Queues::promote_due`] until nothing due is left: before workers start, a
+    /// backlog larger than one call would otherwise leave enough due ids for apalis'
+    /// own all-at-once promotion to kill them. Returns how many moved.
+    pub async fn promote_all_due(&self, kind: QueueKind) -> Result<u64, QueueError> {
+        let mut total = 0;
+        loop {
+            let moved = self.promote_due(kind).await?;
+            total += moved;
+            if moved < PROMOTE_PER_CALL as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     /// Chooses the second a retry job is scheduled for: the first second at or after

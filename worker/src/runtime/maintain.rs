@@ -16,7 +16,7 @@ const TRIM_EVERY: Duration = Duration::from_secs(60);
 /// backlog built while none ran never reaches apalis' all-at-once promotion.
 pub async fn promote_all(ctx: &Ctx) {
     for kind in QueueKind::ALL {
-        match ctx.queues.promote_due(kind).await {
+        match ctx.queues.promote_all_due(kind).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(queue = kind.suffix(), moved = n, "promoted due jobs"),
             Err(e) => tracing::warn!(queue = kind.suffix(), "promotion failed: {e}"),
