@@ -45,7 +45,8 @@ async fn wait_sent(app: &TestApp, key: &str, id: &str, at_least: i64) {
 #[tokio::test]
 async fn a_cancel_stops_every_claim_and_refunds_the_unsent_once() {
     let app = spawn_app().await;
-    let s = seed(&app.tdb.db, 10_000, 1000).await;
+    // 200 messages a second: the cancel comes long before the campaign could finish.
+    let s = seed(&app.tdb.db, 10_000, 200).await;
     let (fake, url) = fake(200).await;
     let workers = [
         app.start_worker(app.worker_config(&url)).await,
@@ -183,7 +184,8 @@ async fn pause_and_resume_cycles_send_every_recipient_exactly_once() {
 #[tokio::test]
 async fn campaign_events_reach_the_endpoints_that_chose_them_once_per_transition() {
     let app = spawn_app().await;
-    let s = seed(&app.tdb.db, 10_000, 1000).await;
+    // 20 messages a second: the campaign is still running when it is paused.
+    let s = seed(&app.tdb.db, 10_000, 20).await;
     let (_fake, url) = fake(20).await;
     let (receiver, hook_url) = Receiver::start().await;
     let events = [
