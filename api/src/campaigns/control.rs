@@ -38,14 +38,7 @@ pub async fn cancel(
         .detail("cancelled by request");
     if transition::campaign(&txn, mv, now).await?.is_none() {
         txn.rollback().await?;
-        return Err(refused(
-            state,
-            account,
-            id,
-            "a draft, scheduled, queued, running or paused",
-            "cancelled",
-        )
-        .await);
+        return Err(refused(state, account, id, Cancelled.predecessors(), "cancelled").await);
     }
     refund::refund(&txn, id, now).await?;
     txn.commit().await?;
@@ -67,7 +60,7 @@ pub async fn pause(
         .detail("paused by request");
     if transition::campaign(&txn, mv, now).await?.is_none() {
         txn.rollback().await?;
-        return Err(refused(state, account, id, "a queued or running", "paused").await);
+        return Err(refused(state, account, id, Paused.predecessors(), "paused").await);
     }
     txn.commit().await?;
     lookup::campaign(&state.db, account, id).await
@@ -111,7 +104,7 @@ pub async fn resume(
     }
     if !resumed {
         txn.rollback().await?;
-        return Err(refused(state, account, id, "a paused", "resumed").await);
+        return Err(refused(state, account, id, &[Paused], "resumed").await);
     }
     txn.commit().await?;
     let job = DispatchCampaign {
@@ -131,7 +124,7 @@ async fn refused(
     state: &AppState,
     account: &AccountId,
     id: &CampaignId,
-    allowed: &'static str,
+    allowed: &'static [CampaignStatus],
     done: &'static str,
 ) -> CampaignError {
     match lookup::campaign(&state.db, account, id).await {

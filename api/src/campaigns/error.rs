@@ -25,11 +25,12 @@ pub enum CampaignError {
     )]
     Scheduled(chrono::DateTime<chrono::Utc>),
     /// A lifecycle operation the campaign's status does not allow.
-    #[error("Campaign is {status}; only {allowed} campaign can be {done}")]
+    #[error("Campaign is {status}; only {} campaign can be {done}", phrase(.allowed))]
     WrongStatus {
         status: CampaignStatus,
-        /// The statuses that allow it, as a phrase: `a queued or running`.
-        allowed: &'static str,
+        /// The statuses that allow it (the transition's predecessors), said as
+        /// `a queued or running`.
+        allowed: &'static [CampaignStatus],
         /// What the operation does, as a participle: `paused`.
         done: &'static str,
     },
@@ -45,6 +46,16 @@ pub enum CampaignError {
     /// A bug or an outage; the details are logged, never answered.
     #[error("{0}")]
     Unexpected(String),
+}
+
+/// `a draft, scheduled or paused`: statuses as the 409 messages list them.
+fn phrase(statuses: &[CampaignStatus]) -> String {
+    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    match names.split_last() {
+        Some((last, [])) => format!("a {last}"),
+        Some((last, rest)) => format!("a {} or {last}", rest.join(", ")),
+        None => "no".into(),
+    }
 }
 
 impl From<sea_orm::DbErr> for CampaignError {

@@ -21,6 +21,9 @@ use super::{lookup, schedule};
 use crate::http::text::Text;
 use crate::state::AppState;
 
+/// The statuses a campaign may be changed in.
+const CHANGEABLE: [CampaignStatus; 2] = [CampaignStatus::Draft, CampaignStatus::Scheduled];
+
 pub async fn update(
     state: &AppState,
     account: &AccountId,
@@ -30,13 +33,10 @@ pub async fn update(
     let found = lookup::campaign(&state.db, account, id).await?;
     let wrong = |status| CampaignError::WrongStatus {
         status,
-        allowed: "a draft or scheduled",
+        allowed: &CHANGEABLE,
         done: "changed",
     };
-    if !matches!(
-        found.status,
-        CampaignStatus::Draft | CampaignStatus::Scheduled
-    ) {
+    if !CHANGEABLE.contains(&found.status) {
         return Err(wrong(found.status));
     }
     let (sets, status) = changes(&found, req, state.clock.now())?;

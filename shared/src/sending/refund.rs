@@ -13,22 +13,15 @@ use crate::ids::CampaignId;
 use crate::ledger;
 use crate::status::CampaignStatus;
 
-/// What one call refunded.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Refunded {
-    pub amount: i64,
-    /// Whether this call settled the campaign.
-    pub settled: bool,
-}
-
 /// Refunds the failed and cancelled recipients not refunded yet and, when nothing is in
 /// flight, marks the campaign settled. A settled campaign, or a refund a concurrent
-/// caller made first, gives `None`. Call it inside a transaction.
+/// caller made first, gives `None`; otherwise the credits this call refunded. Call it
+/// inside a transaction.
 pub async fn refund<C: ConnectionTrait>(
     txn: &C,
     id: &CampaignId,
     now: DateTime<Utc>,
-) -> Result<Option<Refunded>, DbErr> {
+) -> Result<Option<i64>, DbErr> {
     let mut find = campaign::Entity::find_by_id(id.clone());
     if txn.get_database_backend() == DbBackend::Postgres {
         find = find.lock_exclusive();
@@ -52,7 +45,7 @@ pub async fn refund<C: ConnectionTrait>(
     let amount = Ord::max(owed - c.credits_refunded, 0);
     let settles = counts.pending == 0;
     if amount == 0 && !settles {
-        return Ok(Some(Refunded::default()));
+        return Ok(Some(0));
     }
     let mut update = Query::update();
     update
@@ -89,8 +82,5 @@ pub async fn refund<C: ConnectionTrait>(
         };
         ledger::apply(txn, entry, now).await?;
     }
-    Ok(Some(Refunded {
-        amount,
-        settled: settles,
-    }))
+    Ok(Some(amount))
 }

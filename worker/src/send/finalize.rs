@@ -67,8 +67,8 @@ pub async fn try_finish(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, Wor
     let refunded = refund::refund(&txn, campaign_id, now).await?;
     txn.commit().await?;
     ctx.specs.forget(campaign_id);
-    if let Some(r) = refunded {
-        tracing::info!(%campaign_id, refund = r.amount, "campaign settled");
+    if let Some(amount) = refunded {
+        tracing::info!(%campaign_id, refund = amount, "campaign settled");
     }
     Ok(true)
 }
