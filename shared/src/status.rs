@@ -69,6 +69,8 @@ string_enum!(
         Sent => "sent",
         /// A transient error: the recipient is tried again later.
         Retry => "retry",
+        /// No known outcome (a timeout, an unreadable 2xx): held for a status callback.
+        Unknown => "unknown",
         /// This recipient cannot be sent to.
         Failed => "failed",
         /// No recipient of the campaign can be sent to; the campaign stops.

@@ -39,6 +39,13 @@ pub struct FakeConfig {
     pub rps_cap: Option<u64>,
     /// Access tokens answered `401 code 190` (token expired or revoked): campaign-fatal.
     pub revoked_tokens: Vec<String>,
+    /// Recipients whose first call is accepted (and called back) but answered `200`
+    /// with a body cut short: the sender cannot know the outcome.
+    pub unreadable_first_numbers: Vec<String>,
+    /// Recipients whose first call is accepted (and called back) but answered only
+    /// after `stall_ms`, past the sender's timeout.
+    pub stall_first_numbers: Vec<String>,
+    pub stall_ms: u64,
     /// Status callbacks to our webhook; off while its `url` is unset.
     pub callbacks: CallbackConfig,
 }
@@ -171,36 +178,53 @@ async fn send_message(
         .unwrap_or_default()
         .to_owned();
     let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
-    let (decision, latency) = {
-        let mut s = fake.0.0.lock().unwrap();
-        s.counters.requests += 1;
-        let latency = s.config.latency_ms;
-        let decision = decide(&mut s, parsed.as_ref(), &token, &phone_number_id);
-        (decision, latency)
-    };
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
     let to = parsed
         .as_ref()
         .and_then(|v| v["to"].as_str())
         .unwrap_or_default()
         .to_owned();
+    let message_id = parsed
+        .as_ref()
+        .and_then(|v| v["biz_opaque_callback_data"].as_str())
+        .map(str::to_owned);
+    let (decision, latency, stall, garble) = {
+        let mut s = fake.0.0.lock().unwrap();
+        s.counters.requests += 1;
+        let decision = decide(&mut s, parsed.as_ref(), &token, &phone_number_id);
+        let first = decision.is_ok()
+            && message_id
+                .as_ref()
+                .is_some_and(|id| s.calls.get(id) == Some(&1));
+        let stall = first && s.config.stall_first_numbers.contains(&to);
+        let garble = first && s.config.unreadable_first_numbers.contains(&to);
+        (decision, s.config.latency_ms, stall, garble)
+    };
+    let call_back = |wamid: &str| {
+        let callbacks = fake.0.0.lock().unwrap().config.callbacks.clone();
+        if callbacks.url.is_some() {
+            let outbox = fake.0.outbox();
+            let pnid = &phone_number_id;
+            schedule(&callbacks, outbox, pnid, wamid, message_id.as_deref(), &to);
+        }
+    };
+    if let (Ok(wamid), true) = (&decision, stall) {
+        // Called back now: the sender hangs up before the answer, which drops this
+        // handler.
+        call_back(wamid);
+        let stall_ms = fake.0.0.lock().unwrap().config.stall_ms;
+        tokio::time::sleep(Duration::from_millis(latency + stall_ms)).await;
+        return accepted(&to, wamid);
+    }
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
     match decision {
         Ok(wamid) => {
-            let callbacks = fake.0.0.lock().unwrap().config.callbacks.clone();
-            if callbacks.url.is_some() {
-                let message_id = parsed
-                    .as_ref()
-                    .and_then(|v| v["biz_opaque_callback_data"].as_str());
-                schedule(
-                    &callbacks,
-                    fake.0.outbox(),
-                    &phone_number_id,
-                    &wamid,
-                    message_id,
-                    &to,
-                );
+            call_back(&wamid);
+            if garble {
+                return Response::builder()
+                    .content_type("application/json")
+                    .body(r#"{"messaging_product":"whatsapp","messages":[{"id":"wa"#);
             }
             accepted(&to, &wamid)
         }

@@ -59,6 +59,10 @@ async fn main() {
         fatal_numbers: args.fatal_numbers,
         rps_cap: args.rps_cap,
         revoked_tokens: args.revoked_tokens,
+        // Set at runtime through `POST /_fake/config`.
+        unreadable_first_numbers: Vec::new(),
+        stall_first_numbers: Vec::new(),
+        stall_ms: 0,
         callbacks: CallbackConfig {
             url: args.callback_url,
             app_secret: args.app_secret,

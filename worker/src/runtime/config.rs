@@ -24,6 +24,10 @@ pub struct WorkerConfig {
     pub retry_max: Duration,
     /// `PROVIDER_TIMEOUT_MS`: one Cloud API call, connect to last byte.
     pub provider_timeout: Duration,
+    /// `UNKNOWN_OUTCOME_HOLD_SECS`: how long a call without a known outcome (a timeout
+    /// after the request went out, an unreadable 2xx) waits for a status callback
+    /// before the recipient is sent again.
+    pub unknown_hold: Duration,
     /// `SEND_LEASE_SECS`: how long a claim holds a message in `sending`.
     pub lease: Duration,
     /// `RECONCILE_INTERVAL_MS`: how often SQL is compared with the queues.
@@ -59,6 +63,7 @@ impl WorkerConfig {
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(60),
             provider_timeout: Duration::from_secs(10),
+            unknown_hold: Duration::from_secs(60),
             lease: Duration::from_secs(30),
             reconcile_every: Duration::from_secs(2),
             stall: Duration::from_secs(10),
@@ -93,6 +98,7 @@ impl WorkerConfig {
             retry_base: config::millis("RETRY_BASE_MS", millis(d.retry_base))?,
             retry_max: config::millis("RETRY_MAX_MS", millis(d.retry_max))?,
             provider_timeout: config::millis("PROVIDER_TIMEOUT_MS", millis(d.provider_timeout))?,
+            unknown_hold: secs("UNKNOWN_OUTCOME_HOLD_SECS", d.unknown_hold)?,
             lease: secs("SEND_LEASE_SECS", d.lease)?,
             reconcile_every: config::millis("RECONCILE_INTERVAL_MS", millis(d.reconcile_every))?,
             stall: secs("STALL_SECS", d.stall)?,

@@ -47,7 +47,12 @@ impl Ctx {
                 metrics.clone(),
             ),
             metrics,
-            policy: RetryPolicy::new(cfg.max_attempts, cfg.retry_base, cfg.retry_max),
+            policy: RetryPolicy::new(
+                cfg.max_attempts,
+                cfg.retry_base,
+                cfg.retry_max,
+                cfg.unknown_hold,
+            ),
             db,
             queues,
             cfg,

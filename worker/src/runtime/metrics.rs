@@ -116,8 +116,8 @@ impl WorkerMetrics {
         );
         r.register(
             "provider_calls",
-            "WhatsApp Cloud API send calls, by outcome (accepted, rejected, unreachable) \
-             and WhatsApp error code (none when there is no code)",
+            "WhatsApp Cloud API send calls, by outcome (accepted, rejected, unreachable, \
+             unknown: may have been accepted) and WhatsApp error code (none without one)",
             self.provider_calls.clone(),
         );
         r.register(
@@ -176,15 +176,14 @@ impl WorkerMetrics {
         }
     }
 
-    /// One provider call: `code` is WhatsApp's error code, `http_status` whether an
-    /// answer came at all.
-    pub fn provider_call(&self, accepted: bool, answered: bool, code: Option<i64>, took: Duration) {
+    /// One provider call: `outcome` is `accepted`, `rejected`, `unreachable` or
+    /// `unknown`; `code` WhatsApp's error code, if any.
+    pub fn provider_call(&self, outcome: &'static str, code: Option<i64>, took: Duration) {
         self.provider_duration.observe(took);
-        if accepted {
+        if outcome == "accepted" {
             self.provider_accepted.inc();
             return;
         }
-        let outcome = if answered { "rejected" } else { "unreachable" };
         let code = code.map_or_else(|| "none".to_owned(), |c| c.to_string());
         self.provider_calls
             .get_or_create(&ProviderLabels { outcome, code })

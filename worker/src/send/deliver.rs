@@ -16,10 +16,12 @@ use waplify_shared::ids::{CampaignId, MessageId};
 use waplify_shared::jobs::RetryMessage;
 use waplify_shared::queue::new_task_id;
 
-use super::claim::Claim;
+use super::claim::{Claim, Claimed};
+use super::provider::{Answer, Call};
 use super::record::{Outcome, Recorded};
 use super::record_retry::record_retrying;
 use super::spec::Spec;
+use super::verdict::Verdict;
 use super::{calls, finalize};
 use crate::error::WorkError;
 use crate::runtime::context::Ctx;
@@ -38,9 +40,18 @@ pub struct Delivered {
 
 pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Delivered, WorkError> {
     let fence = (claim.token, claim.lease_until);
-    let mut results = calls::start(ctx, spec, claim.messages);
     let mut total = Delivered::default();
     let mut first_error = None;
+    let (given_up, to_call): (Vec<_>, Vec<_>) = claim
+        .messages
+        .into_iter()
+        .partition(|m| ctx.policy.exhausted(m.attempt));
+    if !given_up.is_empty() {
+        let outcomes = given_up.into_iter().map(given_up_outcome).collect();
+        let fence = (fence.0.as_str(), fence.1);
+        flush(ctx, spec, fence, outcomes, &mut total, &mut first_error).await;
+    }
+    let mut results = calls::start(ctx, spec, to_call);
     let mut open = true;
     while open {
         // Wait for one result, then gather whatever else arrives within FLUSH_WAIT (and
@@ -83,6 +94,26 @@ pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Delive
         // hands them back.
         Some(e) => Err(e),
         None => Ok(total),
+    }
+}
+
+/// A message whose last allowed call ended without a known outcome, and which no
+/// status callback settled during the hold: failed without another call.
+fn given_up_outcome(message: Claimed) -> Outcome {
+    let text = format!(
+        "attempt {}, the last allowed, has none and no status callback settled it",
+        message.attempt - 1
+    );
+    Outcome {
+        message,
+        call: Call {
+            answer: Answer::Unknown {
+                http_status: None,
+                message: text,
+            },
+            latency: Duration::ZERO,
+        },
+        verdict: Verdict::GaveUp,
     }
 }
 

@@ -14,12 +14,19 @@ use crate::runtime::metrics::WorkerMetrics;
 pub enum Answer {
     /// WhatsApp took the message; `wamid` identifies it from now on.
     Accepted { wamid: String },
-    /// An error answer, or no answer at all (`http_status: None`: timeout, refused).
+    /// An error answer, or no connection at all (`http_status: None`): nothing was sent.
     Rejected {
         http_status: Option<u16>,
         code: Option<i64>,
         message: String,
         retry_after: Option<Duration>,
+    },
+    /// The request may have reached WhatsApp but what it said is not known: a timeout
+    /// or a broken connection after the request went out, or a 2xx without a readable
+    /// message id. WhatsApp may have taken the message, so it is not sent again at once.
+    Unknown {
+        http_status: Option<u16>,
+        message: String,
     },
 }
 
@@ -74,11 +81,16 @@ impl Provider {
             .send()
             .await;
         let answer = match result {
-            Err(e) => Answer::Rejected {
+            // Refused before a connection existed: nothing can have been sent.
+            Err(e) if e.is_connect() || e.is_builder() => Answer::Rejected {
                 http_status: None,
                 code: None,
                 message: describe(&e),
                 retry_after: None,
+            },
+            Err(e) => Answer::Unknown {
+                http_status: None,
+                message: describe(&e),
             },
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -89,6 +101,10 @@ impl Provider {
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
                 match resp.bytes().await {
+                    Err(e) if (200..300).contains(&status) => Answer::Unknown {
+                        http_status: Some(status),
+                        message: describe(&e),
+                    },
                     Err(e) => Answer::Rejected {
                         http_status: Some(status),
                         code: None,
@@ -100,14 +116,17 @@ impl Provider {
             }
         };
         let latency = started.elapsed();
-        match &answer {
-            Answer::Accepted { .. } => self.metrics.provider_call(true, true, None, latency),
+        let (outcome, code) = match &answer {
+            Answer::Accepted { .. } => ("accepted", None),
             Answer::Rejected {
-                http_status, code, ..
-            } => self
-                .metrics
-                .provider_call(false, http_status.is_some(), *code, latency),
-        }
+                http_status: Some(_),
+                code,
+                ..
+            } => ("rejected", *code),
+            Answer::Rejected { code, .. } => ("unreachable", *code),
+            Answer::Unknown { .. } => ("unknown", None),
+        };
+        self.metrics.provider_call(outcome, code, latency);
         Call { answer, latency }
     }
 }
@@ -161,11 +180,9 @@ pub fn parse_answer(status: u16, body: &[u8], retry_after: Option<Duration>) -> 
         {
             return Answer::Accepted { wamid: m.id };
         }
-        return Answer::Rejected {
+        return Answer::Unknown {
             http_status: Some(status),
-            code: None,
-            message: "provider accepted the call but returned no message id".into(),
-            retry_after,
+            message: format!("HTTP {status} from provider without a readable message id"),
         };
     }
     match serde_json::from_slice::<Failure>(body) {
@@ -230,7 +247,14 @@ mod tests {
         ));
         assert!(matches!(
             parse_answer(200, b"{}", None),
-            Answer::Rejected { .. }
+            Answer::Unknown {
+                http_status: Some(200),
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_answer(200, br#"{"messages":[{"id":"wamid.A"#, None),
+            Answer::Unknown { .. }
         ));
     }
 }

@@ -105,6 +105,14 @@ fn sort(campaign_id: &CampaignId, outcomes: Vec<Outcome>, now: DateTime<Utc>) ->
     for o in outcomes {
         let (http_status, code, error) = match &o.call.answer {
             Answer::Accepted { .. } => (Some(200), None, None),
+            Answer::Unknown {
+                http_status,
+                message,
+            } => (
+                http_status.map(i32::from),
+                None,
+                Some(format!("outcome unknown ({message})")),
+            ),
             Answer::Rejected {
                 http_status,
                 code,
@@ -120,22 +128,25 @@ fn sort(campaign_id: &CampaignId, outcomes: Vec<Outcome>, now: DateTime<Utc>) ->
         let id = o.message.id.clone();
         match &o.verdict {
             Verdict::Sent { wamid } => out.sent.push((id, wamid.clone())),
-            Verdict::Retry { delay } => {
+            Verdict::Retry { delay } | Verdict::Hold { delay } => {
                 let at = now + chrono::Duration::from_std(*delay).unwrap_or_default();
                 out.retry.push((id, at, failure));
             }
-            Verdict::Failed => out.failed.push((id, failure)),
+            Verdict::Failed | Verdict::GaveUp => out.failed.push((id, failure)),
             Verdict::Fatal => {
                 out.fatal.get_or_insert_with(|| failure.clone());
                 out.failed.push((id, failure));
             }
         }
+        let Some(outcome) = o.verdict.outcome() else {
+            continue;
+        };
         out.calls.push(provider_call::ActiveModel {
             id: NotSet,
             message_id: Set(o.message.id),
             campaign_id: Set(campaign_id.clone()),
             attempt: Set(o.message.attempt),
-            outcome: Set(o.verdict.outcome()),
+            outcome: Set(outcome),
             http_status: Set(http_status),
             error_code: Set(code),
             error_message: Set(error),

@@ -27,6 +27,14 @@ pub enum Verdict {
     Retry {
         delay: Duration,
     },
+    /// The outcome is unknown (WhatsApp may have taken it): wait `delay` for a status
+    /// callback to settle the message before it is sent again.
+    Hold {
+        delay: Duration,
+    },
+    /// The last allowed call's outcome stayed unknown and no callback settled it
+    /// within the hold: failed, without another call.
+    GaveUp,
     /// This recipient cannot be sent to.
     Failed,
     /// Nobody in this campaign can be sent to: stop it.
@@ -34,14 +42,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// How the call is recorded in `provider_calls`.
-    pub fn outcome(&self) -> ProviderOutcome {
-        match self {
+    /// How the call is recorded in `provider_calls` (`None`: no call was made).
+    pub fn outcome(&self) -> Option<ProviderOutcome> {
+        Some(match self {
             Verdict::Sent { .. } => ProviderOutcome::Sent,
             Verdict::Retry { .. } => ProviderOutcome::Retry,
+            Verdict::Hold { .. } => ProviderOutcome::Unknown,
             Verdict::Failed => ProviderOutcome::Failed,
             Verdict::Fatal => ProviderOutcome::Fatal,
-        }
+            Verdict::GaveUp => return None,
+        })
     }
 }
 
@@ -50,10 +60,12 @@ pub struct RetryPolicy {
     pub max_attempts: i32,
     /// Delay before the second attempt, doubling per attempt up to its cap, ±20%.
     pub backoff: Backoff,
+    /// How long an unknown outcome waits for a status callback before the next call.
+    pub hold: Duration,
 }
 
 impl RetryPolicy {
-    pub fn new(max_attempts: i32, base: Duration, max: Duration) -> RetryPolicy {
+    pub fn new(max_attempts: i32, base: Duration, max: Duration, hold: Duration) -> RetryPolicy {
         RetryPolicy {
             max_attempts,
             backoff: Backoff {
@@ -61,7 +73,14 @@ impl RetryPolicy {
                 max,
                 jitter: 0.2,
             },
+            hold,
         }
+    }
+
+    /// Whether `attempt` is past the allowed calls: only a message whose last allowed
+    /// call had no known outcome (a timeout, a worker that died mid-call) gets here.
+    pub fn exhausted(&self, attempt: i32) -> bool {
+        attempt > self.max_attempts
     }
 
     /// `attempt` is the number of the call just made (1 for the first).
@@ -72,6 +91,9 @@ impl RetryPolicy {
                     wamid: wamid.clone(),
                 };
             }
+            // Even on the last attempt: a callback may still settle it, and if none
+            // does, the next claim gives up without calling (`exhausted`).
+            Answer::Unknown { .. } => return Verdict::Hold { delay: self.hold },
             Answer::Rejected {
                 http_status,
                 code,
@@ -114,7 +136,12 @@ mod tests {
     use super::*;
 
     fn policy() -> RetryPolicy {
-        RetryPolicy::new(4, Duration::from_secs(2), Duration::from_secs(5))
+        RetryPolicy::new(
+            4,
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+        )
     }
 
     fn rejected(status: Option<u16>, code: Option<i64>) -> Answer {
@@ -166,6 +193,26 @@ mod tests {
             p.verdict(&Answer::Accepted { wamid: "w".into() }, 1),
             Verdict::Sent { wamid: "w".into() }
         );
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_held_even_on_the_last_attempt_then_given_up() {
+        let p = policy();
+        let unknown = Answer::Unknown {
+            http_status: None,
+            message: "provider timeout".into(),
+        };
+        for attempt in [1, 4] {
+            assert_eq!(
+                p.verdict(&unknown, attempt),
+                Verdict::Hold {
+                    delay: Duration::from_secs(60)
+                }
+            );
+        }
+        assert!(!p.exhausted(4));
+        assert!(p.exhausted(5));
+        assert_eq!(Verdict::GaveUp.outcome(), None);
     }
 
     #[test]
