@@ -1,18 +1,22 @@
 //! WhatsApp callbacks that settle what a failure left behind: a message stuck in
 //! `sending` by a worker killed after WhatsApp accepted it, settled by its callback and
 //! never sent again; and a stored callback whose job Redis lost, applied by the
-//! reconciler.
+//! reconciler, but not queued again while a backlog of its jobs still waits.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
-use waplify_shared::db::entities::message;
+use waplify_shared::db::entities::{message, whatsapp_callback};
+use waplify_shared::ids::CallbackId;
+use waplify_shared::jobs::QueueKind;
 use waplify_tests::app::APP_SECRET;
 use waplify_tests::whatsapp::{all_applied, fixtures, notification, post_raw, sign};
 use waplify_tests::{Fake, FakeConfig, seed, spawn_app};
+use waplify_worker::runtime::context::Ctx;
+use waplify_worker::runtime::reconcile;
 
 #[tokio::test]
 async fn a_callback_settles_a_message_stuck_in_sending_so_it_is_not_resent() {
@@ -112,4 +116,43 @@ async fn a_stored_callback_whose_job_was_lost_is_applied_by_the_reconciler() {
             .await,
         1
     );
+}
+
+#[tokio::test]
+async fn a_callback_backlog_is_not_queued_again_while_its_jobs_wait() {
+    let app = spawn_app().await;
+    // Three stored callbacks, none applied, past the reconciler's grace.
+    for _ in 0..3 {
+        whatsapp_callback::ActiveModel {
+            id: Set(CallbackId::generate()),
+            received_at: Set(chrono::Utc::now() - chrono::Duration::minutes(1)),
+            body: Set("{}".into()),
+            processed_at: Set(None),
+            summary: Set(None),
+        }
+        .insert(&app.tdb.db)
+        .await
+        .unwrap();
+    }
+    // A reconciler with no worker beside it: nothing takes the jobs it queues.
+    let ctx = Ctx::new(
+        app.tdb.db.clone(),
+        app.queues.clone(),
+        app.worker_config("http://127.0.0.1:9"),
+    );
+    assert_eq!(reconcile::pass(&ctx).await.unwrap().callbacks_pushed, 3);
+    assert_eq!(app.queues.waiting(QueueKind::Callback).await.unwrap(), 3);
+    // Still waiting: the next passes add nothing.
+    for _ in 0..3 {
+        assert_eq!(reconcile::pass(&ctx).await.unwrap().callbacks_pushed, 0);
+    }
+    assert_eq!(app.queues.waiting(QueueKind::Callback).await.unwrap(), 3);
+    // The jobs are lost: the next pass queues the callbacks again.
+    let mut conn = app.queues.conn();
+    let keys: Vec<String> =
+        redis::AsyncCommands::keys(&mut conn, format!("{}:callback:*", app.prefix))
+            .await
+            .unwrap();
+    let _: () = redis::AsyncCommands::del(&mut conn, keys).await.unwrap();
+    assert_eq!(reconcile::pass(&ctx).await.unwrap().callbacks_pushed, 3);
 }

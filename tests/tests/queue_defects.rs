@@ -175,11 +175,17 @@ async fn a_killed_workers_jobs_are_picked_up_by_another_within_30_seconds() {
         || async { (fake.counters().requests >= 21).then_some(()) },
     )
     .await;
+    let mut conn = app.queues.conn();
+    // The process adds a random suffix to its WORKER_NAME.
+    let pattern = format!("{}:send:inflight:victim-*-send-0", app.prefix);
+    let keys: Vec<String> = conn.keys(&pattern).await.unwrap();
+    let [inflight] = keys.as_slice() else {
+        panic!("one in-flight set of the victim: {keys:?}");
+    };
+    let inflight = inflight.clone();
     victim.kill9();
     let killed = Instant::now();
     let _rescuer = Proc::spawn(&bin("waplify-worker"), &[], &env("rescuer"));
-    let inflight = format!("{}:send:inflight:victim-send-0", app.prefix);
-    let mut conn = app.queues.conn();
     eventually(
         Duration::from_secs(30),
         "the victim's jobs re-queued",

@@ -43,7 +43,8 @@ pub struct WorkerConfig {
     pub liveness: Liveness,
     /// `WEBHOOK_CONCURRENCY`: webhook requests in flight at once per process.
     pub webhook_concurrency: usize,
-    /// `WORKER_NAME`: prefix of this process's apalis worker names (default host-pid).
+    /// `WORKER_NAME` (default host-pid) plus a random suffix per start: the prefix of
+    /// this process's apalis worker names.
     pub name: String,
     /// `WORKER_METRICS_BIND`: where `/metrics` and `/health` are served; `None`
     /// (empty or `off`) serves nothing.
@@ -113,7 +114,7 @@ impl WorkerConfig {
                 batch_size: concurrency,
             },
             webhook_concurrency: positive("WEBHOOK_CONCURRENCY", d.webhook_concurrency)?,
-            name: config::string("WORKER_NAME", &d.name),
+            name: instance_name(&config::string("WORKER_NAME", &d.name)),
             metrics_bind: super::metrics_server::bind_setting(&config::string(
                 "WORKER_METRICS_BIND",
                 d.metrics_bind.as_deref().unwrap_or(""),
@@ -151,6 +152,15 @@ fn positive(name: &'static str, default: usize) -> Result<usize, ConfigError> {
     Ok(v)
 }
 
+/// `base` plus four random characters. Two processes given one `WORKER_NAME` (or a
+/// container restarted with the same host name and pid) must not share apalis worker
+/// names: a live process heartbeating under a dead one's name would keep that one's
+/// in-flight jobs from ever being handed back.
+fn instance_name(base: &str) -> String {
+    let random = ulid::Ulid::generate().to_string().to_lowercase();
+    format!("{base}-{}", &random[random.len() - 4..])
+}
+
 fn default_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -158,4 +168,16 @@ fn default_name() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "worker".into());
     format!("{host}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::instance_name;
+
+    #[test]
+    fn two_starts_with_one_worker_name_get_different_names() {
+        let (a, b) = (instance_name("w1"), instance_name("w1"));
+        assert_ne!(a, b);
+        assert!(a.starts_with("w1-") && a.len() == "w1-".len() + 4, "{a}");
+    }
 }

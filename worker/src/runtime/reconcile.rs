@@ -8,7 +8,8 @@
 //! - failed campaigns get their pending messages failed, cancelled ones cancelled (a
 //!   call in flight at the cancel may hand its message back), and finished ones settled;
 //! - paused campaigns only get their expired leases back;
-//! - stored WhatsApp callbacks not applied after a while get their job pushed again;
+//! - stored WhatsApp callbacks not applied after a while get their job pushed again,
+//!   once the callback queue has no job waiting;
 //! - webhook deliveries whose job vanished (or whose attempt died) are handed back to
 //!   the relay.
 //!
@@ -25,7 +26,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::{campaign, message, webhook_delivery, whatsapp_callback};
 use waplify_shared::ids::{CallbackId, CampaignId, MessageId};
-use waplify_shared::jobs::{ApplyCallback, DispatchCampaign};
+use waplify_shared::jobs::{ApplyCallback, DispatchCampaign, QueueKind};
 use waplify_shared::status::{CampaignStatus, MessageStatus};
 use waplify_shared::transition::{self, Detail, MessageMove, Target};
 use waplify_shared::webhooks::DeliveryState;
@@ -172,7 +173,14 @@ const CALLBACK_GRACE: chrono::Duration = chrono::Duration::seconds(10);
 /// A queued attempt waits at most this long for a worker before it is queued anew.
 const DELIVERY_GRACE: chrono::Duration = chrono::Duration::seconds(120);
 
+/// Queues unapplied callbacks again, once their jobs are gone: while the callback
+/// queue still has jobs waiting (a backlog), those jobs will get to them, and pushing
+/// more every pass would only grow the backlog. A lost job (Redis wiped) or one that
+/// gave up leaves an empty queue behind, and the next pass queues its callback anew.
 async fn unapplied_callbacks(ctx: &Ctx) -> Result<usize, WorkError> {
+    if ctx.queues.waiting(QueueKind::Callback).await? > 0 {
+        return Ok(0);
+    }
     let ids: Vec<CallbackId> = whatsapp_callback::Entity::find()
         .select_only()
         .column(whatsapp_callback::Column::Id)
