@@ -7,6 +7,7 @@
 //! test: nothing is skipped.
 
 pub mod app;
+pub mod chaos;
 pub mod client;
 pub mod fake;
 pub mod fake_callbacks;

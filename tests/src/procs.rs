@@ -122,13 +122,27 @@ fn send_signal(pid: u32, signal: i32) {
 pub struct RedisServer {
     pub port: u16,
     proc: Option<Proc>,
+    /// Where the append-only file lives, for a server that keeps its data.
+    aof: Option<tempfile::TempDir>,
 }
 
 impl RedisServer {
+    /// A server that keeps nothing on disk: a restart loses every key.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(None)
+    }
+
+    /// A server with append-only persistence (`appendfsync everysec`, as production
+    /// runs it): a restart, even after `kill -9`, keeps all but the last second.
+    pub fn start_persistent() -> RedisServer {
+        RedisServer::start_with(Some(tempfile::tempdir().expect("temp dir")))
+    }
+
+    fn start_with(aof: Option<tempfile::TempDir>) -> RedisServer {
         let mut server = RedisServer {
             port: free_port(),
             proc: None,
+            aof,
         };
         server.restart();
         server
@@ -151,20 +165,20 @@ impl RedisServer {
         let program =
             which("redis-server").expect("redis-server is required (apt-get install redis-server)");
         let port = self.port.to_string();
-        let proc = Proc::spawn(
-            &program,
-            &[
-                "--port",
-                &port,
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
+        let mut args = vec!["--port", &port, "--bind", "127.0.0.1", "--save", ""];
+        let dir = self.aof.as_ref().map(|d| d.path().display().to_string());
+        match &dir {
+            Some(dir) => args.extend([
                 "--appendonly",
-                "no",
-            ],
-            &[],
-        );
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--dir",
+                dir,
+            ]),
+            None => args.extend(["--appendonly", "no"]),
+        }
+        let proc = Proc::spawn(&program, &args, &[]);
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(

@@ -67,3 +67,15 @@ impl Proxy {
         }
     }
 }
+
+/// `url` (`scheme://user@host:port/db?…`) with `host:port` replaced by the local
+/// `port`, and the `host:port` it named.
+pub fn through(url: &str, port: u16) -> (String, String) {
+    let at = url.find('@').expect("a user in the URL") + 1;
+    let end = at + url[at..].find('/').expect("a database in the URL");
+    let target = url[at..end].to_owned();
+    (
+        format!("{}127.0.0.1:{port}{}", &url[..at], &url[end..]),
+        target,
+    )
+}

@@ -1,22 +1,18 @@
 //! WhatsApp callbacks that settle what a failure left behind: a message stuck in
 //! `sending` by a worker killed after WhatsApp accepted it, settled by its callback and
 //! never sent again; and a stored callback whose job Redis lost, applied by the
-//! reconciler, but not queued again while a backlog of its jobs still waits.
+//! reconciler; and a failure WhatsApp reports after settlement, refunded once.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
-use waplify_shared::db::entities::{message, whatsapp_callback};
-use waplify_shared::ids::CallbackId;
-use waplify_shared::jobs::QueueKind;
+use waplify_shared::db::entities::message;
 use waplify_tests::app::APP_SECRET;
 use waplify_tests::whatsapp::{all_applied, fixtures, notification, post_raw, sign};
-use waplify_tests::{Fake, FakeConfig, seed, spawn_app};
-use waplify_worker::runtime::context::Ctx;
-use waplify_worker::runtime::reconcile;
+use waplify_tests::{Fake, FakeConfig, eventually, seed, spawn_app};
 
 #[tokio::test]
 async fn a_callback_settles_a_message_stuck_in_sending_so_it_is_not_resent() {
@@ -119,40 +115,58 @@ async fn a_stored_callback_whose_job_was_lost_is_applied_by_the_reconciler() {
 }
 
 #[tokio::test]
-async fn a_callback_backlog_is_not_queued_again_while_its_jobs_wait() {
+async fn a_failure_reported_after_settlement_is_refunded_once() {
     let app = spawn_app().await;
-    // Three stored callbacks, none applied, past the reconciler's grace.
-    for _ in 0..3 {
-        whatsapp_callback::ActiveModel {
-            id: Set(CallbackId::generate()),
-            received_at: Set(chrono::Utc::now() - chrono::Duration::minutes(1)),
-            body: Set("{}".into()),
-            processed_at: Set(None),
-            summary: Set(None),
-        }
-        .insert(&app.tdb.db)
-        .await
-        .unwrap();
-    }
-    // A reconciler with no worker beside it: nothing takes the jobs it queues.
-    let ctx = Ctx::new(
-        app.tdb.db.clone(),
-        app.queues.clone(),
-        app.worker_config("http://127.0.0.1:9"),
+    let s = seed(&app.tdb.db, 100, 100).await;
+    let fake = Fake::new(FakeConfig::default());
+    let (fake_url, _t) = fake.serve("127.0.0.1:0").await.unwrap();
+    let _worker = app.start_worker(app.worker_config(&fake_url)).await;
+    let campaign = app.create_campaign(&s.api_key, 3).await;
+    assert_eq!(
+        app.send(&s.api_key, &campaign).await.0,
+        StatusCode::ACCEPTED
     );
-    assert_eq!(reconcile::pass(&ctx).await.unwrap().callbacks_pushed, 3);
-    assert_eq!(app.queues.waiting(QueueKind::Callback).await.unwrap(), 3);
-    // Still waiting: the next passes add nothing.
-    for _ in 0..3 {
-        assert_eq!(reconcile::pass(&ctx).await.unwrap().callbacks_pushed, 0);
+    app.wait_for_status(&s.api_key, &campaign, "completed", Duration::from_secs(30))
+        .await;
+    let settled = format!(
+        "SELECT COUNT(*) FROM campaigns WHERE id = '{campaign}' AND settled_at IS NOT NULL"
+    );
+    eventually(Duration::from_secs(10), "settlement", || async {
+        (app.scalar_i64(&settled).await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(app.balance(&s.account_id).await, 97);
+    // WhatsApp accepted one of them, then could not deliver it; the status comes (twice)
+    // after the campaign was settled.
+    let wamid = app
+        .scalar_text(&format!(
+            "SELECT wamid FROM messages WHERE campaign_id = '{campaign}' ORDER BY phone LIMIT 1"
+        ))
+        .await;
+    let failed = json!({"id": wamid, "status": "failed", "timestamp": "1700000000",
+        "recipient_id": "15550000000",
+        "errors": [{"code": 131049, "title": "Not delivered to maintain healthy ecosystem engagement"}]});
+    for _ in 0..2 {
+        let body = notification(vec![failed.clone()], vec![]);
+        let (status, _) = post_raw(&app, &body, Some(&sign(APP_SECRET, &body))).await;
+        assert_eq!(status, StatusCode::OK);
     }
-    assert_eq!(app.queues.waiting(QueueKind::Callback).await.unwrap(), 3);
-    // The jobs are lost: the next pass queues the callbacks again.
-    let mut conn = app.queues.conn();
-    let keys: Vec<String> =
-        redis::AsyncCommands::keys(&mut conn, format!("{}:callback:*", app.prefix))
-            .await
-            .unwrap();
-    let _: () = redis::AsyncCommands::del(&mut conn, keys).await.unwrap();
-    assert_eq!(reconcile::pass(&ctx).await.unwrap().callbacks_pushed, 3);
+    all_applied(&app).await;
+    eventually(Duration::from_secs(10), "the late refund", || async {
+        (app.balance(&s.account_id).await == 98).then_some(())
+    })
+    .await;
+    let refunded = app
+        .scalar_i64(&format!(
+            "SELECT credits_refunded FROM campaigns WHERE id = '{campaign}'"
+        ))
+        .await;
+    assert_eq!(refunded, 1);
+    assert_eq!(
+        app.ledger_sum(&s.account_id).await,
+        98,
+        "the ledger adds up to the balance"
+    );
+    let stats = app.stats(&s.api_key, &campaign).await;
+    assert_eq!(stats["failed_count"], 1, "{stats}");
 }

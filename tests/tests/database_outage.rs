@@ -12,19 +12,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use waplify_shared::config::CommonConfig;
-use waplify_tests::proxy::Proxy;
+use waplify_tests::proxy::{Proxy, through};
 use waplify_tests::{Fake, FakeConfig, TestDb, eventually, seed, spawn_app};
-
-/// `postgres://user@host:port/db?…` with `host:port` replaced by the proxy's.
-fn through(url: &str, port: u16) -> (String, String) {
-    let at = url.find('@').expect("a user in the URL") + 1;
-    let end = at + url[at..].find('/').expect("a database in the URL");
-    let target = url[at..end].to_owned();
-    (
-        format!("{}127.0.0.1:{port}{}", &url[..at], &url[end..]),
-        target,
-    )
-}
 
 #[tokio::test]
 async fn an_outage_shorter_than_the_lease_sends_nobody_twice() {

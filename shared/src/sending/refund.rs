@@ -1,7 +1,9 @@
 //! Giving back what a campaign reserved and will not spend: one reserved share per
 //! failed or cancelled recipient, through the ledger. A cancel refunds its cancelled
-//! recipients at once; the campaign is settled (refunded for the last time) once no
-//! message is left in flight.
+//! recipients at once; the campaign is settled once no message is left in flight. A
+//! recipient WhatsApp reports failed after settlement (it accepted the message, then
+//! could not deliver it) is refunded when that status arrives, so whatever the timing
+//! a campaign's reserve is what its sent recipients cost plus what it gave back.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -14,9 +16,9 @@ use crate::ledger;
 use crate::status::CampaignStatus;
 
 /// Refunds the failed and cancelled recipients not refunded yet and, when nothing is in
-/// flight, marks the campaign settled. A settled campaign, or a refund a concurrent
-/// caller made first, gives `None`; otherwise the credits this call refunded. Call it
-/// inside a transaction.
+/// flight, marks the campaign settled. A settled campaign with nothing more owed, or a
+/// refund a concurrent caller made first, gives `None`; otherwise the credits this call
+/// refunded. Call it inside a transaction.
 pub async fn refund<C: ConnectionTrait>(
     txn: &C,
     id: &CampaignId,
@@ -29,9 +31,7 @@ pub async fn refund<C: ConnectionTrait>(
     let Some(c) = find.one(txn).await? else {
         return Ok(None);
     };
-    if c.settled_at.is_some() {
-        return Ok(None);
-    }
+    let settled = c.settled_at.is_some();
     let counts = Funnel::read(txn, id).await?;
     let unit = if c.total_contacts > 0 {
         c.credits_reserved / c.total_contacts
@@ -43,9 +43,11 @@ pub async fn refund<C: ConnectionTrait>(
         c.credits_reserved,
     );
     let amount = Ord::max(owed - c.credits_refunded, 0);
-    let settles = counts.pending == 0;
+    // A settled campaign only owes for recipients WhatsApp reported failed after
+    // accepting them, once settlement was done.
+    let settles = !settled && counts.pending == 0;
     if amount == 0 && !settles {
-        return Ok(Some(0));
+        return Ok((!settled).then_some(0));
     }
     let mut update = Query::update();
     update
@@ -55,8 +57,10 @@ pub async fn refund<C: ConnectionTrait>(
             c.credits_refunded + amount,
         )
         .and_where(campaign::Column::Id.eq(id.clone()))
-        .and_where(campaign::Column::SettledAt.is_null())
         .and_where(campaign::Column::CreditsRefunded.eq(c.credits_refunded));
+    if !settled {
+        update.and_where(campaign::Column::SettledAt.is_null());
+    }
     if settles {
         update.value(campaign::Column::SettledAt, now);
         if c.status != CampaignStatus::Cancelled {

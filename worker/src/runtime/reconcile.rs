@@ -170,8 +170,11 @@ async fn queued_dispatches(ctx: &Ctx) -> Result<usize, WorkError> {
 
 /// A callback is normally applied within milliseconds of arriving.
 const CALLBACK_GRACE: chrono::Duration = chrono::Duration::seconds(10);
-/// A queued attempt waits at most this long for a worker before it is queued anew.
+/// A queued attempt waits at most this long for a worker before it is queued anew...
 const DELIVERY_GRACE: chrono::Duration = chrono::Duration::seconds(120);
+/// ...or this long when the webhook queue has no job waiting at all: its job is gone
+/// (Redis lost it), not stuck behind a backlog.
+const DELIVERY_GRACE_IDLE: chrono::Duration = chrono::Duration::seconds(10);
 
 /// Queues unapplied callbacks again, once their jobs are gone: while the callback
 /// queue still has jobs waiting (a backlog), those jobs will get to them, and pushing
@@ -206,6 +209,10 @@ async fn unapplied_callbacks(ctx: &Ctx) -> Result<usize, WorkError> {
 /// run, finds the token changed and does nothing.
 async fn orphaned_deliveries(ctx: &Ctx) -> Result<usize, WorkError> {
     let now = Utc::now();
+    let grace = match ctx.queues.waiting(QueueKind::Webhook).await? {
+        0 => DELIVERY_GRACE_IDLE,
+        _ => DELIVERY_GRACE,
+    };
     let released = webhook_delivery::Entity::update_many()
         .col_expr(
             webhook_delivery::Column::JobId,
@@ -223,7 +230,7 @@ async fn orphaned_deliveries(ctx: &Ctx) -> Result<usize, WorkError> {
                 .add(
                     Condition::all()
                         .add(webhook_delivery::Column::LeaseUntil.is_null())
-                        .add(webhook_delivery::Column::NextAttemptAt.lt(now - DELIVERY_GRACE)),
+                        .add(webhook_delivery::Column::NextAttemptAt.lt(now - grace)),
                 ),
         )
         .exec(&ctx.db)
