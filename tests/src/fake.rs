@@ -74,6 +74,8 @@ struct State {
     config: FakeConfig,
     counters: Counters,
     accepted_ids: HashSet<String>,
+    /// Message ids accepted more than once, in the order the repeat came.
+    duplicate_ids: Vec<String>,
     accepted_phones: HashSet<String>,
     first_seen: HashSet<String>,
     /// message id -> calls made for it
@@ -132,6 +134,11 @@ impl Fake {
 
     pub fn accepted_ids(&self) -> HashSet<String> {
         self.0.lock().unwrap().accepted_ids.clone()
+    }
+
+    /// Message ids accepted more than once.
+    pub fn duplicate_ids(&self) -> Vec<String> {
+        self.0.lock().unwrap().duplicate_ids.clone()
     }
 
     pub fn endpoint(&self) -> impl poem::Endpoint + 'static {

@@ -151,21 +151,37 @@ pub async fn batcher(
         let n = batch.len() as u64;
         let body = notification(batch).to_string();
         let signature = waplify_shared::signing::body_signature(&cfg.app_secret, body.as_bytes());
-        let ok = http
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", signature)
-            .body(body)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
+        let ok = post(&http, &url, &signature, &body).await;
         counters(CallbackCounters {
             statuses: n,
             posts: 1,
             failed_posts: u64::from(!ok),
         });
+        if !ok {
+            // As Meta does, a refused POST is sent again later (here: 1 s, doubling, for
+            // about two minutes).
+            let http = http.clone();
+            tokio::spawn(async move {
+                for step in 0..7 {
+                    tokio::time::sleep(Duration::from_secs(1 << step)).await;
+                    if post(&http, &url, &signature, &body).await {
+                        break;
+                    }
+                }
+            });
+        }
     }
+}
+
+async fn post(http: &reqwest::Client, url: &str, signature: &str, body: &str) -> bool {
+    http.post(url)
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(body.to_owned())
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 fn notification(batch: Vec<Queued>) -> Value {

@@ -88,3 +88,23 @@ pub async fn refund<C: ConnectionTrait>(
     }
     Ok(Some(amount))
 }
+
+/// Refunds a settled campaign's recipients reported failed after its settlement, in
+/// the caller's transaction (the one that moved them), so a crash cannot keep the
+/// move and lose the refund. An unsettled campaign is left to its settlement.
+pub async fn refund_settled<C: ConnectionTrait>(
+    txn: &C,
+    id: &CampaignId,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbErr> {
+    let settled: Option<Option<DateTime<Utc>>> = campaign::Entity::find_by_id(id.clone())
+        .select_only()
+        .column(campaign::Column::SettledAt)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    match settled {
+        Some(Some(_)) => refund(txn, id, now).await,
+        _ => Ok(None),
+    }
+}

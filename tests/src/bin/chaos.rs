@@ -1,7 +1,8 @@
 //! `chaos`: a soak of the whole system under faults (see `waplify_tests::chaos`). Run it
 //! through `scripts/chaos`, which builds everything and finds PostgreSQL and Redis.
-//! Exits non-zero when the run misses the bar: a recipient lost or sent twice, a
-//! campaign unfinished, credits unbalanced, or a webhook missing or announced twice.
+//! Exits non-zero when the run misses the bar (`Report::passed`): a recipient lost,
+//! unfinished, sent twice or failed by us after the provider accepted it, a campaign
+//! unfinished, credits unbalanced, or a webhook missing, doubled or undelivered.
 
 use std::time::Duration;
 

@@ -98,7 +98,10 @@ pub async fn run(o: &Options) -> Report {
     tokio::time::sleep(Duration::from_secs(8)).await;
     drain_webhooks(&tdb).await;
     eprintln!("chaos: webhooks drained after {:?}", started.elapsed());
-    let mut out = measure(&tdb, &fake.0, &webhooks, &balances).await;
+    let subscribed: Vec<(String, &[&str])> = (tenants.iter().enumerate())
+        .map(|(t, (account, _))| (account.clone(), setup::message_statuses(t)))
+        .collect();
+    let mut out = measure(&tdb, &fake.0, &webhooks, &balances, &subscribed).await;
     (out.longest_stall, out.longest_stall_campaign, _) = progress.longest();
     cluster.stop();
     out
@@ -137,6 +140,7 @@ async fn measure(
     fake: &Fake,
     webhooks: &Webhooks,
     balances: &[(String, i64)],
+    subscribed: &[(String, &[&str])],
 ) -> Report {
     let mut out = Report::default();
     report::recipients(&tdb.db, fake, &mut out)
@@ -145,7 +149,7 @@ async fn measure(
     report::credits(&tdb.db, balances, &mut out)
         .await
         .expect("credits");
-    report::webhooks(&tdb.db, webhooks.counts(), &mut out)
+    report::webhooks(&tdb.db, subscribed, webhooks.counts(), &mut out)
         .await
         .expect("webhooks");
     out

@@ -90,6 +90,48 @@ pub async fn recipients(db: &Db, fake: &Fake, out: &mut Report) -> Result<(), Db
     let c = fake.counters();
     out.duplicates = c.accepted - c.unique_recipients;
     out.duplicates = out.duplicates.max(c.duplicates);
+    for id in fake.duplicate_ids().iter().take(3) {
+        explain(db, id).await?;
+    }
+    Ok(())
+}
+
+/// Prints what happened to a message sent twice: its history and provider calls.
+async fn explain(db: &Db, id: &str) -> Result<(), DbErr> {
+    eprintln!("sent twice: message {id}");
+    let history = query(
+        db,
+        &format!(
+            "SELECT CAST(at AS TEXT), from_status, to_status, COALESCE(detail, '') \
+             FROM message_events WHERE message_id = '{id}' ORDER BY at, id"
+        ),
+    )
+    .await?;
+    for r in history {
+        let (at, from, to, detail): (String, Option<String>, String, String) = (
+            r.try_get_by_index(0)?,
+            r.try_get_by_index(1)?,
+            r.try_get_by_index(2)?,
+            r.try_get_by_index(3)?,
+        );
+        eprintln!("  {at} {} -> {to} {detail}", from.unwrap_or_default());
+    }
+    let calls = query(
+        db,
+        &format!(
+            "SELECT CAST(at AS TEXT), attempt, outcome FROM provider_calls \
+             WHERE message_id = '{id}' ORDER BY id"
+        ),
+    )
+    .await?;
+    for r in calls {
+        let (at, attempt, outcome): (String, i32, String) = (
+            r.try_get_by_index(0)?,
+            r.try_get_by_index(1)?,
+            r.try_get_by_index(2)?,
+        );
+        eprintln!("  {at} call {attempt}: {outcome}");
+    }
     Ok(())
 }
 
@@ -152,12 +194,29 @@ pub async fn credits(
 
 /// Customer webhooks: one outbox row per announced transition, none twice, all
 /// delivered; and what the receiver got.
-pub async fn webhooks(db: &Db, received: (u64, u64), out: &mut Report) -> Result<(), DbErr> {
-    let messages = scalar(
-        db,
-        "SELECT COUNT(*) FROM message_events WHERE to_status IN ('sent', 'delivered', 'read', 'failed')",
-    )
-    .await?;
+/// `subscribed`: each account, and the message statuses its endpoint takes events of.
+pub async fn webhooks(
+    db: &Db,
+    subscribed: &[(String, &[&str])],
+    received: (u64, u64),
+    out: &mut Report,
+) -> Result<(), DbErr> {
+    let mut messages = 0;
+    for (account, statuses) in subscribed {
+        let statuses = statuses
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        messages += scalar(
+            db,
+            &format!(
+                "SELECT COUNT(*) FROM message_events e JOIN campaigns c ON c.id = e.campaign_id \
+                 WHERE c.account_id = '{account}' AND e.to_status IN ({statuses})"
+            ),
+        )
+        .await?;
+    }
     let campaigns = scalar(
         db,
         "SELECT COUNT(*) FROM campaign_events \

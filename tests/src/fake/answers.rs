@@ -159,8 +159,9 @@ pub(super) fn decide(
     let now = now_ms();
     s.counters.first_accepted_ms.get_or_insert(now);
     s.counters.last_accepted_ms = Some(now);
-    if !s.accepted_ids.insert(message_id) {
+    if !s.accepted_ids.insert(message_id.clone()) {
         s.counters.duplicates += 1;
+        s.duplicate_ids.push(message_id);
     }
     if s.accepted_phones.insert(to) {
         s.counters.unique_recipients += 1;

@@ -16,6 +16,7 @@ use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::whatsapp_callback;
 use waplify_shared::ids::{CallbackId, CampaignId};
 use waplify_shared::jobs::ApplyCallback;
+use waplify_shared::sending::refund;
 use waplify_shared::status::MessageStatus;
 use waplify_shared::transition::{self, Settled};
 
@@ -67,6 +68,10 @@ pub async fn apply(ctx: &Ctx, callback_id: &CallbackId) -> Result<Applied, WorkE
     let mut out = Applied::default();
     let touched = statuses(&txn, &body, &mut out, now).await?;
     replies(&txn, &body, &mut out, now).await?;
+    // A failure reported after its campaign was settled is refunded with the move.
+    for campaign_id in &touched {
+        refund::refund_settled(&txn, campaign_id, now).await?;
+    }
     whatsapp_callback::Entity::update_many()
         .col_expr(whatsapp_callback::Column::ProcessedAt, Expr::value(now))
         .col_expr(

@@ -25,11 +25,13 @@ pub async fn promote_all(ctx: &Ctx) {
 }
 
 pub async fn run(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut last_trim = std::time::Instant::now();
+    // The first pass trims at once: a worker restarted often (a crash loop, a deploy)
+    // still keeps Redis within its retention.
+    let mut last_trim: Option<std::time::Instant> = None;
     loop {
         promote_all(&ctx).await;
-        if last_trim.elapsed() >= TRIM_EVERY {
-            last_trim = std::time::Instant::now();
+        if last_trim.is_none_or(|t| t.elapsed() >= TRIM_EVERY) {
+            last_trim = Some(std::time::Instant::now());
             let cutoff = unix_now().saturating_sub(ctx.cfg.retention.as_secs());
             for kind in QueueKind::ALL {
                 match ctx.queues.trim_finished(kind, cutoff).await {

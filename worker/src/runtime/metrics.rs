@@ -42,6 +42,18 @@ struct OutcomeLabel {
     outcome: &'static str,
 }
 
+/// How a provider call ended, as `waplify_provider_calls_total` labels it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    Accepted,
+    /// An error answer.
+    Rejected,
+    /// No connection: nothing was sent.
+    Unreachable,
+    /// Sent, but what WhatsApp said is not known.
+    Unknown,
+}
+
 /// Every metric the worker exposes.
 pub struct WorkerMetrics {
     registry: Registry,
@@ -176,14 +188,18 @@ impl WorkerMetrics {
         }
     }
 
-    /// One provider call: `outcome` is `accepted`, `rejected`, `unreachable` or
-    /// `unknown`; `code` WhatsApp's error code, if any.
-    pub fn provider_call(&self, outcome: &'static str, code: Option<i64>, took: Duration) {
+    /// One provider call, and WhatsApp's error code if any.
+    pub fn provider_call(&self, outcome: CallOutcome, code: Option<i64>, took: Duration) {
         self.provider_duration.observe(took);
-        if outcome == "accepted" {
-            self.provider_accepted.inc();
-            return;
-        }
+        let outcome = match outcome {
+            CallOutcome::Accepted => {
+                self.provider_accepted.inc();
+                return;
+            }
+            CallOutcome::Rejected => "rejected",
+            CallOutcome::Unreachable => "unreachable",
+            CallOutcome::Unknown => "unknown",
+        };
         let code = code.map_or_else(|| "none".to_owned(), |c| c.to_string());
         self.provider_calls
             .get_or_create(&ProviderLabels { outcome, code })

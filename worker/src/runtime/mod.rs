@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod context;
+pub mod leases;
 pub mod maintain;
 pub mod metrics;
 pub mod metrics_server;

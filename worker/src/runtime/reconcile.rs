@@ -8,8 +8,8 @@
 //! - failed campaigns get their pending messages failed, cancelled ones cancelled (a
 //!   call in flight at the cancel may hand its message back), and finished ones settled;
 //! - paused campaigns only get their expired leases back;
-//! - stored WhatsApp callbacks not applied after a while get their job pushed again,
-//!   once the callback queue has no job waiting;
+//! - stored WhatsApp callbacks not applied after a while get their job pushed again
+//!   (after 10 s, or 2 minutes while the callback queue has jobs waiting);
 //! - webhook deliveries whose job vanished (or whose attempt died) are handed back to
 //!   the relay.
 //!
@@ -28,10 +28,11 @@ use waplify_shared::db::entities::{campaign, message, webhook_delivery, whatsapp
 use waplify_shared::ids::{CallbackId, CampaignId, MessageId};
 use waplify_shared::jobs::{ApplyCallback, DispatchCampaign, QueueKind};
 use waplify_shared::status::{CampaignStatus, MessageStatus};
-use waplify_shared::transition::{self, Detail, MessageMove, Target};
+use waplify_shared::transition;
 use waplify_shared::webhooks::DeliveryState;
 
 use super::context::Ctx;
+use super::leases;
 use crate::error::WorkError;
 use crate::send::dispatch::{new_epoch, open_probe};
 use crate::send::finalize;
@@ -108,7 +109,7 @@ pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
 
 /// What a pass does for one running, paused, failed or cancelled campaign.
 async fn one_campaign(ctx: &Ctx, c: &campaign::Model, out: &mut Pass) -> Result<(), WorkError> {
-    out.leases_expired += expire_leases(ctx, &c.id).await?;
+    out.leases_expired += leases::expire(ctx, &c.id).await?;
     match c.status {
         CampaignStatus::Paused => return Ok(()),
         CampaignStatus::Failed => {
@@ -168,27 +169,32 @@ async fn queued_dispatches(ctx: &Ctx) -> Result<usize, WorkError> {
     Ok(pushed)
 }
 
-/// A callback is normally applied within milliseconds of arriving.
+/// A callback is normally applied within milliseconds of arriving...
 const CALLBACK_GRACE: chrono::Duration = chrono::Duration::seconds(10);
+/// ...but while the callback queue has jobs waiting, an older one may be behind them:
+/// it is queued again only past this (steady traffic never lets the queue be empty).
+const CALLBACK_GRACE_BUSY: chrono::Duration = chrono::Duration::seconds(120);
 /// A queued attempt waits at most this long for a worker before it is queued anew...
 const DELIVERY_GRACE: chrono::Duration = chrono::Duration::seconds(120);
 /// ...or this long when the webhook queue has no job waiting at all: its job is gone
 /// (Redis lost it), not stuck behind a backlog.
 const DELIVERY_GRACE_IDLE: chrono::Duration = chrono::Duration::seconds(10);
 
-/// Queues unapplied callbacks again, once their jobs are gone: while the callback
-/// queue still has jobs waiting (a backlog), those jobs will get to them, and pushing
-/// more every pass would only grow the backlog. A lost job (Redis wiped) or one that
-/// gave up leaves an empty queue behind, and the next pass queues its callback anew.
+/// Queues unapplied callbacks again once their jobs are gone: while the callback queue
+/// still has jobs waiting (a backlog), those jobs will get to them, and pushing more
+/// every pass would only grow the backlog, so only callbacks past the long grace go.
+/// A lost job (Redis wiped) or one that gave up leaves an empty queue behind, and the
+/// next pass queues its callback anew.
 async fn unapplied_callbacks(ctx: &Ctx) -> Result<usize, WorkError> {
-    if ctx.queues.waiting(QueueKind::Callback).await? > 0 {
-        return Ok(0);
-    }
+    let grace = match ctx.queues.waiting(QueueKind::Callback).await? {
+        0 => CALLBACK_GRACE,
+        _ => CALLBACK_GRACE_BUSY,
+    };
     let ids: Vec<CallbackId> = whatsapp_callback::Entity::find()
         .select_only()
         .column(whatsapp_callback::Column::Id)
         .filter(whatsapp_callback::Column::ProcessedAt.is_null())
-        .filter(whatsapp_callback::Column::ReceivedAt.lt(Utc::now() - CALLBACK_GRACE))
+        .filter(whatsapp_callback::Column::ReceivedAt.lt(Utc::now() - grace))
         .limit(500)
         .into_tuple()
         .all(&ctx.db)
@@ -250,51 +256,4 @@ async fn has_due(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, WorkError>
         .one(&ctx.db)
         .await?;
     Ok(due.is_some())
-}
-
-/// Hands messages whose claim expired (their worker died or hung) back for sending.
-async fn expire_leases(ctx: &Ctx, campaign_id: &CampaignId) -> Result<usize, WorkError> {
-    let now = Utc::now();
-    let expired: Vec<MessageId> = message::Entity::find()
-        .select_only()
-        .column(message::Column::Id)
-        .filter(message::Column::CampaignId.eq(campaign_id.clone()))
-        .filter(message::Column::Status.eq(MessageStatus::Sending))
-        .filter(message::Column::LeaseUntil.lt(now))
-        .limit(5000)
-        .into_tuple::<MessageId>()
-        .all(&ctx.db)
-        .await?;
-    if expired.is_empty() {
-        return Ok(0);
-    }
-    let txn = begin_write(&ctx.db).await?;
-    let moved = transition::messages(
-        &txn,
-        MessageMove {
-            campaign_id,
-            target: Target::Ids(&expired),
-            from: MessageStatus::Sending,
-            to: MessageStatus::Pending,
-            claim: None,
-            sets: vec![
-                (message::Column::NextAttemptAt, Expr::value(now)),
-                (message::Column::Claim, Expr::value(Option::<String>::None)),
-                (
-                    message::Column::LeaseUntil,
-                    Expr::value(Option::<chrono::DateTime<Utc>>::None),
-                ),
-            ],
-            // Read again at the update: a lane may have claimed one of them since.
-            when: vec![message::Column::LeaseUntil.lt(now)],
-            detail: Detail::Same(Some("lease expired; the claiming worker stopped".into())),
-        },
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    if !moved.is_empty() {
-        tracing::warn!(%campaign_id, count = moved.len(), "expired claims handed back");
-    }
-    Ok(moved.len())
 }

@@ -44,7 +44,8 @@ pub async fn try_finish(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, Wor
         return Ok(false);
     };
     if c.settled_at.is_some() {
-        // A failure WhatsApp reported after settlement is refunded now.
+        // A failure reported after settlement is refunded in its callback's transaction;
+        // one whose transaction raced the settlement itself is refunded here.
         let txn = begin_write(db).await?;
         if let Some(amount) = refund::refund(&txn, campaign_id, Utc::now()).await? {
             tracing::info!(%campaign_id, refund = amount, "late failure refunded");

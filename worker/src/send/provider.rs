@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use serde::Deserialize;
 
-use crate::runtime::metrics::WorkerMetrics;
+use crate::runtime::metrics::{CallOutcome, WorkerMetrics};
 
 /// What the Cloud API said to one send.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,14 +117,14 @@ impl Provider {
         };
         let latency = started.elapsed();
         let (outcome, code) = match &answer {
-            Answer::Accepted { .. } => ("accepted", None),
+            Answer::Accepted { .. } => (CallOutcome::Accepted, None),
             Answer::Rejected {
                 http_status: Some(_),
                 code,
                 ..
-            } => ("rejected", *code),
-            Answer::Rejected { code, .. } => ("unreachable", *code),
-            Answer::Unknown { .. } => ("unknown", None),
+            } => (CallOutcome::Rejected, *code),
+            Answer::Rejected { code, .. } => (CallOutcome::Unreachable, *code),
+            Answer::Unknown { .. } => (CallOutcome::Unknown, None),
         };
         self.metrics.provider_call(outcome, code, latency);
         Call { answer, latency }
