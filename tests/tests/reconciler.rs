@@ -1,7 +1,7 @@
 //! The reconciler puts back work whose job Redis lost, without piling up jobs while a
-//! backlog still holds them: stored callbacks are queued again only once the callback
-//! queue has no job waiting, and a webhook delivery whose job vanished gets a new one
-//! within seconds when the webhook queue is empty (after a longer grace otherwise).
+//! backlog still holds them: a stored callback gets one job per round however often the
+//! reconciler looks, and a webhook delivery whose job vanished gets a new one within
+//! seconds when the webhook queue is empty (after a longer grace otherwise).
 //!
 //! A reconciler with no worker beside it: nothing takes the jobs it queues.
 
@@ -44,9 +44,9 @@ async fn a_callback_backlog_is_not_queued_again_while_its_jobs_wait() {
     let ctx = reconciler(&app);
     assert_eq!(reconcile::pass(&ctx).await.unwrap().callbacks_pushed, 3);
     assert_eq!(app.queues.waiting(QueueKind::Callback).await.unwrap(), 3);
-    // Still waiting: the next passes add nothing.
+    // Still waiting: the next passes add nothing (the same task ids).
     for _ in 0..3 {
-        assert_eq!(reconcile::pass(&ctx).await.unwrap().callbacks_pushed, 0);
+        reconcile::pass(&ctx).await.unwrap();
     }
     assert_eq!(app.queues.waiting(QueueKind::Callback).await.unwrap(), 3);
     // The jobs are lost: the next pass queues the callbacks again.

@@ -8,8 +8,8 @@
 //! - failed campaigns get their pending messages failed, cancelled ones cancelled (a
 //!   call in flight at the cancel may hand its message back), and finished ones settled;
 //! - paused campaigns only get their expired leases back;
-//! - stored WhatsApp callbacks not applied after a while get their job pushed again
-//!   (after 10 s, or 2 minutes while the callback queue has jobs waiting);
+//! - stored WhatsApp callbacks not applied after 10 s get their job pushed again (one
+//!   job per callback per minute at most, under ids made from the callback's);
 //! - webhook deliveries whose job vanished (or whose attempt died) are handed back to
 //!   the relay.
 //!
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use apalis::prelude::TaskId;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::{campaign, message, webhook_delivery, whatsapp_callback};
@@ -169,45 +169,54 @@ async fn queued_dispatches(ctx: &Ctx) -> Result<usize, WorkError> {
     Ok(pushed)
 }
 
-/// A callback is normally applied within milliseconds of arriving...
+/// A callback is normally applied within milliseconds of arriving.
 const CALLBACK_GRACE: chrono::Duration = chrono::Duration::seconds(10);
-/// ...but while the callback queue has jobs waiting, an older one may be behind them:
-/// it is queued again only past this (steady traffic never lets the queue be empty).
-const CALLBACK_GRACE_BUSY: chrono::Duration = chrono::Duration::seconds(120);
+/// How often an unapplied callback may get one more job.
+const CALLBACK_ROUND: chrono::Duration = chrono::Duration::seconds(60);
 /// A queued attempt waits at most this long for a worker before it is queued anew...
 const DELIVERY_GRACE: chrono::Duration = chrono::Duration::seconds(120);
 /// ...or this long when the webhook queue has no job waiting at all: its job is gone
 /// (Redis lost it), not stuck behind a backlog.
 const DELIVERY_GRACE_IDLE: chrono::Duration = chrono::Duration::seconds(10);
 
-/// Queues unapplied callbacks again once their jobs are gone: while the callback queue
-/// still has jobs waiting (a backlog), those jobs will get to them, and pushing more
-/// every pass would only grow the backlog, so only callbacks past the long grace go.
-/// A lost job (Redis wiped) or one that gave up leaves an empty queue behind, and the
-/// next pass queues its callback anew.
+/// Queues unapplied callbacks again, each under a task id made from the callback id
+/// and the round of `CALLBACK_ROUND` since its grace: within a round a push is a no-op
+/// while Redis holds that job, so a backlog gets at most one more job per callback per
+/// round, however many passes and workers look. A job Redis lost is pushed again at
+/// once; one that ran and gave up, in the next round.
 async fn unapplied_callbacks(ctx: &Ctx) -> Result<usize, WorkError> {
-    let grace = match ctx.queues.waiting(QueueKind::Callback).await? {
-        0 => CALLBACK_GRACE,
-        _ => CALLBACK_GRACE_BUSY,
-    };
-    let ids: Vec<CallbackId> = whatsapp_callback::Entity::find()
+    let now = Utc::now();
+    let rows: Vec<(CallbackId, chrono::DateTime<Utc>)> = whatsapp_callback::Entity::find()
         .select_only()
         .column(whatsapp_callback::Column::Id)
+        .column(whatsapp_callback::Column::ReceivedAt)
         .filter(whatsapp_callback::Column::ProcessedAt.is_null())
-        .filter(whatsapp_callback::Column::ReceivedAt.lt(Utc::now() - grace))
+        .filter(whatsapp_callback::Column::ReceivedAt.lt(now - CALLBACK_GRACE))
+        .order_by_asc(whatsapp_callback::Column::ReceivedAt)
         .limit(500)
         .into_tuple()
         .all(&ctx.db)
         .await?;
-    let n = ids.len();
+    let n = rows.len();
     if n > 0 {
-        let jobs = ids
+        let jobs = rows
             .into_iter()
-            .map(|callback_id| ApplyCallback { callback_id })
+            .map(|(callback_id, received_at)| {
+                let waited = now - received_at - CALLBACK_GRACE;
+                let round = (waited.num_seconds() / CALLBACK_ROUND.num_seconds()).max(0);
+                let id = callback_task_id(&callback_id, round as u32);
+                (ApplyCallback { callback_id }, id, None)
+            })
             .collect();
-        ctx.queues.push_many(jobs).await?;
+        ctx.queues.push_batch(jobs).await?;
     }
     Ok(n)
+}
+
+/// The 96 bits of the callback id, then the round.
+fn callback_task_id(id: &CallbackId, round: u32) -> TaskId {
+    let bits = u128::from_str_radix(id.as_str(), 16).unwrap_or_default();
+    TaskId::from_ulid(ulid::Ulid::from((bits << 32) | u128::from(round)))
 }
 
 /// Pending deliveries whose attempt's lease ran out, or whose job never ran, lose
