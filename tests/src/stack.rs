@@ -64,13 +64,19 @@ impl Stack {
     }
 
     pub fn spawn_worker(&self, name: &str) -> Proc {
-        let env = worker_env(
+        self.spawn_worker_with(name, &[])
+    }
+
+    /// A worker with settings of its own on top of the test ones.
+    pub fn spawn_worker_with(&self, name: &str, extra: &[(&'static str, &str)]) -> Proc {
+        let mut env = worker_env(
             &self.tdb.url,
             &self.redis_url,
             &self.prefix,
             &self.fake_url,
             name,
         );
+        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         Proc::spawn(&bin("waplify-worker"), &[], &env)
     }
 

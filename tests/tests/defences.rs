@@ -21,12 +21,30 @@ async fn two_worker_processes_send_one_campaign_together_and_nobody_twice() {
         ..Default::default()
     })
     .await;
-    // Paced to last about ten seconds: lanes wait for budget and go back to the queue,
-    // where either process takes them.
+    // Each process runs at most two send jobs at once and a campaign has eight lanes:
+    // neither can take every lane, so both send it at the same time.
     let s = seed(&stack.tdb.db, 10_000, 300).await;
-    let _one = stack.spawn_worker("one");
-    let _two = stack.spawn_worker("two");
-    let n = 3000;
+    let narrow = [("WORKER_CONCURRENCY", "2")];
+    let _one = stack.spawn_worker_with("one", &narrow);
+    let _two = stack.spawn_worker_with("two", &narrow);
+    let set = format!("{}:send:workers", stack.prefix);
+    let conn = redis::Client::open(stack.redis_url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(30), "both processes registered", || {
+        let (mut conn, set) = (conn.clone(), set.clone());
+        async move {
+            let names: Vec<String> = conn.zrange(&set, 0, -1).await.unwrap();
+            let both = ["one-", "two-"]
+                .iter()
+                .all(|p| names.iter().any(|n| n.starts_with(p)));
+            both.then_some(())
+        }
+    })
+    .await;
+    let n = 2000;
     let id = stack.create_campaign(&s.api_key, n).await;
     assert_eq!(stack.send(&s.api_key, &id).await.0, StatusCode::ACCEPTED);
     let stats = stack

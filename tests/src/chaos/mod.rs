@@ -195,11 +195,13 @@ async fn settle(tdb: &TestDb, ids: &HashSet<String>, limit: Duration) {
     eprintln!("chaos: campaigns still unfinished after {limit:?}");
 }
 
-/// Waits (up to three minutes) for every customer webhook to be delivered.
+/// Waits (up to ten minutes) for every stored status callback to be applied and every
+/// customer webhook delivered.
 async fn drain_webhooks(tdb: &TestDb) {
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(180) {
-        if report::unfinished_deliveries(&tdb.db).await == Ok(0) {
+    while started.elapsed() < Duration::from_secs(600) {
+        let callbacks = report::unapplied_callbacks(&tdb.db).await;
+        if callbacks == Ok(0) && report::unfinished_deliveries(&tdb.db).await == Ok(0) {
             return;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;

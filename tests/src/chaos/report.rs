@@ -69,6 +69,7 @@ pub async fn recipients(db: &Db, fake: &Fake, out: &mut Report) -> Result<(), Db
         "SELECT id, status, COALESCE(error_code, 0), COALESCE(error_message, '') FROM messages",
     )
     .await?;
+    let mut odd: Vec<String> = Vec::new();
     for r in rows {
         let id: String = r.try_get_by_index(0)?;
         let status: String = r.try_get_by_index(1)?;
@@ -79,7 +80,12 @@ pub async fn recipients(db: &Db, fake: &Fake, out: &mut Report) -> Result<(), Db
         match status.as_str() {
             "pending" | "sending" => out.unfinished += 1,
             "failed" if code == 131049 && was_accepted => out.failed_late += 1,
-            "failed" if was_accepted => out.accepted_but_failed += 1,
+            "failed" if was_accepted => {
+                out.accepted_but_failed += 1;
+                if out.accepted_but_failed <= 3 {
+                    odd.push(id.clone());
+                }
+            }
             "failed" if code == 2 || code == 130429 => out.failed_exhausted += 1,
             "failed" if error.contains("no status callback settled it") => out.failed_unknown += 1,
             "failed" => out.failed_other += 1,
@@ -91,14 +97,17 @@ pub async fn recipients(db: &Db, fake: &Fake, out: &mut Report) -> Result<(), Db
     out.duplicates = c.accepted - c.unique_recipients;
     out.duplicates = out.duplicates.max(c.duplicates);
     for id in fake.duplicate_ids().iter().take(3) {
-        explain(db, id).await?;
+        explain(db, id, "sent twice").await?;
+    }
+    for id in &odd {
+        explain(db, id, "accepted, on record failed").await?;
     }
     Ok(())
 }
 
-/// Prints what happened to a message sent twice: its history and provider calls.
-async fn explain(db: &Db, id: &str) -> Result<(), DbErr> {
-    eprintln!("sent twice: message {id}");
+/// Prints what happened to an odd message: its history and provider calls.
+async fn explain(db: &Db, id: &str, what: &str) -> Result<(), DbErr> {
+    eprintln!("{what}: message {id}");
     let history = query(
         db,
         &format!(
@@ -236,6 +245,14 @@ pub async fn webhooks(
     out.webhooks_received = received.0;
     out.webhooks_redelivered = received.1 - received.0;
     Ok(())
+}
+
+pub async fn unapplied_callbacks(db: &Db) -> Result<i64, DbErr> {
+    scalar(
+        db,
+        "SELECT COUNT(*) FROM whatsapp_callbacks WHERE processed_at IS NULL",
+    )
+    .await
 }
 
 pub async fn unfinished_deliveries(db: &Db) -> Result<i64, DbErr> {
