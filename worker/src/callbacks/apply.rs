@@ -1,7 +1,8 @@
 //! Applying a stored WhatsApp callback: every status of every change of every entry,
-//! then the replies and button taps that quote our messages. One transaction per
-//! callback; the row is marked processed in it, so a job that runs twice (or a body
-//! Meta sent twice) changes nothing the second time.
+//! a few statuses per transaction, then the replies and button taps that quote our
+//! messages with the row marked processed, in one last transaction. Statuses move
+//! forward by compare-and-set, so a job that runs twice (or a body Meta sent twice, or
+//! a run cut short) changes nothing twice.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use waplify_shared::ids::{CallbackId, CampaignId};
 use waplify_shared::jobs::ApplyCallback;
 use waplify_shared::sending::refund;
 use waplify_shared::status::MessageStatus;
-use waplify_shared::transition::{self, Settled};
+use waplify_shared::transition::{self, Report, Settled};
 
 use super::marks::{self, Mark};
 use super::parse::{is_click, list, report, timestamp, values};
@@ -29,6 +30,11 @@ use crate::send::finalize;
 
 /// Attempts at one callback before leaving it to the reconciler.
 const TRIES: u32 = 5;
+/// Statuses applied per transaction: a body holds up to hundreds, and one transaction
+/// for all of them held its row and count locks against every send and callback of the
+/// same campaigns for its whole length. Each status is a compare-and-set, so a body
+/// applied again after a partial run changes only what is left.
+const CHUNK: usize = 25;
 
 pub async fn handle(job: ApplyCallback, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
     // Two callbacks about the same messages can deadlock on PostgreSQL; the loser's
@@ -54,9 +60,8 @@ pub struct Applied {
 
 pub async fn apply(ctx: &Ctx, callback_id: &CallbackId) -> Result<Applied, WorkError> {
     let now = Utc::now();
-    let txn = begin_write(&ctx.db).await?;
     let Some(row) = whatsapp_callback::Entity::find_by_id(callback_id.clone())
-        .one(&txn)
+        .one(&ctx.db)
         .await?
     else {
         return Ok(Applied::default());
@@ -66,12 +71,19 @@ pub async fn apply(ctx: &Ctx, callback_id: &CallbackId) -> Result<Applied, WorkE
     }
     let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
     let mut out = Applied::default();
-    let touched = statuses(&txn, &body, &mut out, now).await?;
-    replies(&txn, &body, &mut out, now).await?;
-    // A failure reported after its campaign was settled is refunded with the move.
-    for campaign_id in &touched {
-        refund::refund_settled(&txn, campaign_id, now).await?;
+    let mut touched = BTreeSet::new();
+    for chunk in reports(&body, &mut out).chunks(CHUNK) {
+        let txn = begin_write(&ctx.db).await?;
+        let moved = statuses(&txn, chunk, &mut out, now).await?;
+        // A failure reported after its campaign was settled is refunded with the move.
+        for campaign_id in &moved {
+            refund::refund_settled(&txn, campaign_id, now).await?;
+        }
+        txn.commit().await?;
+        touched.extend(moved);
     }
+    let txn = begin_write(&ctx.db).await?;
+    replies(&txn, &body, &mut out, now).await?;
     whatsapp_callback::Entity::update_many()
         .col_expr(whatsapp_callback::Column::ProcessedAt, Expr::value(now))
         .col_expr(
@@ -90,16 +102,9 @@ pub async fn apply(ctx: &Ctx, callback_id: &CallbackId) -> Result<Applied, WorkE
     Ok(out)
 }
 
-/// Applies every status of the body. Returns the campaigns that may now be complete.
-async fn statuses<C: ConnectionTrait>(
-    txn: &C,
-    body: &Value,
-    out: &mut Applied,
-    now: DateTime<Utc>,
-) -> Result<BTreeSet<CampaignId>, DbErr> {
-    let mut touched = BTreeSet::new();
-    // Messages are locked in wamid order, so two callbacks about the same messages
-    // take their row locks in the same order.
+/// Every status of the body, in wamid order: two callbacks about the same messages
+/// take their row locks in the same order.
+fn reports(body: &Value, out: &mut Applied) -> Vec<Report> {
     let mut reports = Vec::new();
     for status in values(body).flat_map(|v| list(v, "statuses")) {
         match report(status) {
@@ -108,8 +113,19 @@ async fn statuses<C: ConnectionTrait>(
         }
     }
     reports.sort_by(|a, b| a.wamid.cmp(&b.wamid));
+    reports
+}
+
+/// Applies some statuses. Returns the campaigns that may now be complete.
+async fn statuses<C: ConnectionTrait>(
+    txn: &C,
+    reports: &[Report],
+    out: &mut Applied,
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<CampaignId>, DbErr> {
+    let mut touched = BTreeSet::new();
     for report in reports {
-        match transition::reported(txn, &report, now).await? {
+        match transition::reported(txn, report, now).await? {
             Settled::Moved { campaign_id, from } => {
                 out.moved += 1;
                 if matches!(from, MessageStatus::Pending | MessageStatus::Sending)
