@@ -97,7 +97,9 @@ pub async fn apply(ctx: &Ctx, callback_id: &CallbackId) -> Result<Applied, WorkE
     txn.commit().await?;
     // A settled straggler or a late failure may be what a campaign waited for.
     for campaign_id in touched {
-        finalize::try_finish(ctx, &campaign_id).await?;
+        if finalize::try_finish(ctx, &campaign_id).await? {
+            finalize::refund_late(ctx, &campaign_id).await?;
+        }
     }
     Ok(out)
 }

@@ -44,13 +44,6 @@ pub async fn try_finish(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, Wor
         return Ok(false);
     };
     if c.settled_at.is_some() {
-        // A failure reported after settlement is refunded in its callback's transaction;
-        // one whose transaction raced the settlement itself is refunded here.
-        let txn = begin_write(db).await?;
-        if let Some(amount) = refund::refund(&txn, campaign_id, Utc::now()).await? {
-            tracing::info!(%campaign_id, refund = amount, "late failure refunded");
-        }
-        txn.commit().await?;
         return Ok(true);
     }
     use CampaignStatus::*;
@@ -169,4 +162,18 @@ pub async fn fail_pending(
             return Ok(total);
         }
     }
+}
+
+/// Refunds a settled campaign's failures not refunded yet. A failure reported after
+/// settlement is refunded in its callback's transaction; this catches one whose
+/// transaction raced the settlement itself. Only callbacks report such failures, so
+/// only they call it, not every lane that ends.
+pub async fn refund_late(ctx: &Ctx, campaign_id: &CampaignId) -> Result<(), WorkError> {
+    let txn = begin_write(&ctx.db).await?;
+    let refunded = refund::refund_settled(&txn, campaign_id, Utc::now()).await?;
+    txn.commit().await?;
+    if let Some(amount) = refunded.filter(|a| *a > 0) {
+        tracing::info!(%campaign_id, refund = amount, "late failure refunded");
+    }
+    Ok(())
 }
