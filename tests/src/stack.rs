@@ -102,6 +102,7 @@ pub fn worker_env(
         ("RETRY_MAX_MS", "2000".into()),
         ("PROVIDER_TIMEOUT_MS", "5000".into()),
         ("SEND_LEASE_SECS", "12".into()),
+        ("UNKNOWN_OUTCOME_HOLD_SECS", "6".into()),
         ("RECONCILE_INTERVAL_MS", "500".into()),
         ("STALL_SECS", "3".into()),
         ("WORKER_METRICS_BIND", "off".into()),

@@ -143,49 +143,91 @@ async fn results_whose_record_fails_are_kept_and_written_once_it_works() {
     worker.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_lease_that_runs_out_mid_call_lets_the_late_result_change_nothing() {
-    let app = spawn_app().await;
+/// Starts `n` recipients' calls (each answered after `latency_ms`), then ends their
+/// claims' leases in SQL while the calls are still out, as if the worker had stalled
+/// past its lease (or its database had been away that long).
+async fn leases_run_out_mid_call(
+    app: &TestApp,
+    hold: Duration,
+    n: usize,
+) -> (String, String, Fake, waplify_worker::Worker) {
     let s = seed(&app.tdb.db, 1000, 1000).await;
     let fake = Fake::new(FakeConfig {
-        latency_ms: 3000,
+        latency_ms: 4000,
         ..Default::default()
     });
     let (url, _task) = fake.serve("127.0.0.1:0").await.unwrap();
-    let worker = app.start_worker(app.worker_config(&url)).await;
-    let n = 5;
+    let mut cfg = app.worker_config(&url);
+    cfg.provider_timeout = Duration::from_secs(10);
+    cfg.lease = Duration::from_secs(25);
+    cfg.unknown_hold = hold;
+    let worker = app.start_worker(cfg).await;
     let id = app.create_campaign(&s.api_key, n).await;
     assert_eq!(app.send(&s.api_key, &id).await.0, StatusCode::ACCEPTED);
     eventually(Duration::from_secs(30), "every call out", || async {
         (fake.counters().requests >= n as u64).then_some(())
     })
     .await;
-    // The claims' leases end while their calls are still out (a worker stalled past
-    // its lease): the reconciler hands the messages back and they are claimed again.
     app.execute(&format!(
         "UPDATE messages SET lease_until = '2000-01-01 00:00:00+00:00' \
          WHERE campaign_id = '{id}' AND status = 'sending'"
     ))
     .await;
+    (s.api_key, id, fake, worker)
+}
+
+async fn moves(app: &TestApp, id: &str, from: &str, to: &str) -> i64 {
+    let from = match from {
+        "" => String::new(),
+        f => format!("AND e.from_status = '{f}'"),
+    };
+    app.scalar_i64(&format!(
+        "SELECT COUNT(*) FROM message_events e JOIN messages m ON m.id = e.message_id \
+         WHERE m.campaign_id = '{id}' {from} AND e.to_status = '{to}'"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn a_result_that_arrives_after_its_lease_lands_and_nobody_is_sent_twice() {
+    let app = spawn_app().await;
+    let n = 3;
+    let (key, id, fake, worker) = leases_run_out_mid_call(&app, Duration::from_secs(60), n).await;
+    // The reconciler holds the expired messages under the same claim token; the
+    // results, a few seconds late, land from there.
     let stats = app
-        .wait_for_status(&s.api_key, &id, "completed", Duration::from_secs(60))
+        .wait_for_status(&key, &id, "completed", Duration::from_secs(50))
         .await;
-    // The late results arrive after the new claims: fenced out, counted nowhere.
     assert_eq!(stats["sent_count"], n as i64, "{stats}");
-    let sent_moves = app
-        .scalar_i64(&format!(
-            "SELECT COUNT(*) FROM message_events e JOIN messages m ON m.id = e.message_id \
-             WHERE m.campaign_id = '{id}' AND e.to_status = 'sent'"
-        ))
+    let expired = moves(&app, &id, "sending", "pending").await;
+    assert!(expired >= 1, "a lease expired mid-call");
+    let late = moves(&app, &id, "pending", "sent").await;
+    assert_eq!(late, expired, "every expired message's result landed late");
+    let c = fake.counters();
+    assert_eq!((c.requests, c.duplicates), (n as u64, 0), "{c:?}");
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_late_result_after_another_claim_changes_nothing() {
+    let app = spawn_app().await;
+    let n = 3;
+    // No hold: the expired messages can be claimed again at once, so the first
+    // results may come after the new claims: fenced out, counted nowhere.
+    let (key, id, _fake, worker) = leases_run_out_mid_call(&app, Duration::ZERO, n).await;
+    let stats = app
+        .wait_for_status(&key, &id, "completed", Duration::from_secs(60))
         .await;
-    assert_eq!(sent_moves, n as i64, "one move to sent per message");
-    let handed_back = app
-        .scalar_i64(&format!(
-            "SELECT COUNT(*) FROM message_events e JOIN messages m ON m.id = e.message_id \
-             WHERE m.campaign_id = '{id}' AND e.from_status = 'sending' AND e.to_status = 'pending'"
-        ))
-        .await;
-    assert!(handed_back >= 1, "the expired leases were handed back");
+    assert_eq!(stats["sent_count"], n as i64, "{stats}");
+    assert_eq!(
+        moves(&app, &id, "", "sent").await,
+        n as i64,
+        "one move to sent each"
+    );
+    assert!(
+        moves(&app, &id, "sending", "pending").await >= 1,
+        "the expired leases were handed back"
+    );
     worker.shutdown().await;
 }
 

@@ -1,5 +1,10 @@
-//! Claims whose lease ran out (their worker died or hung) go back to `pending`, so
-//! another claim sends them.
+//! Claims whose lease ran out go back to `pending`, so another claim sends them.
+//!
+//! Their outcome is unknown: the worker may have died mid-call, or may still hold
+//! WhatsApp's answers while the database is slow or away. So they are held for
+//! `UNKNOWN_OUTCOME_HOLD_SECS` before anyone sends them again, and keep their claim
+//! token meanwhile: the worker's late results still land (`send::record`), and a
+//! status callback settles them too. Only then is a message sent a second time.
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -14,7 +19,7 @@ use waplify_shared::transition::{self, Detail, MessageMove, Target};
 use super::context::Ctx;
 use crate::error::WorkError;
 
-/// Hands messages whose claim expired (their worker died or hung) back for sending.
+/// Hands messages whose claim expired back for sending, after the hold.
 pub async fn expire(ctx: &Ctx, campaign_id: &CampaignId) -> Result<usize, WorkError> {
     let now = Utc::now();
     let expired: Vec<MessageId> = message::Entity::find()
@@ -41,18 +46,7 @@ pub async fn expire(ctx: &Ctx, campaign_id: &CampaignId) -> Result<usize, WorkEr
             to: MessageStatus::Pending,
             claim: None,
             sets: vec![
-                // A call cut short on the last allowed attempt may still be settled by
-                // its status callback: it waits the hold before it is given up.
-                (
-                    message::Column::NextAttemptAt,
-                    Expr::case(
-                        message::Column::Attempts.gte(ctx.cfg.max_attempts),
-                        Expr::value(now + hold),
-                    )
-                    .finally(Expr::value(now))
-                    .into(),
-                ),
-                (message::Column::Claim, Expr::value(Option::<String>::None)),
+                (message::Column::NextAttemptAt, Expr::value(now + hold)),
                 (
                     message::Column::LeaseUntil,
                     Expr::value(Option::<chrono::DateTime<Utc>>::None),
@@ -60,7 +54,7 @@ pub async fn expire(ctx: &Ctx, campaign_id: &CampaignId) -> Result<usize, WorkEr
             ],
             // Read again at the update: a lane may have claimed one of them since.
             when: vec![message::Column::LeaseUntil.lt(now)],
-            detail: Detail::Same(Some("lease expired; the claiming worker stopped".into())),
+            detail: Detail::Same(Some("lease expired; held for the worker's result or a status callback".into())),
         },
         now,
     )

@@ -91,7 +91,7 @@ pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Delive
     }
     match first_error {
         // Unrecorded messages stay `sending` until their lease expires; the reconciler
-        // hands them back.
+        // then holds them and hands them back.
         Some(e) => Err(e),
         None => Ok(total),
     }
@@ -127,7 +127,14 @@ async fn flush(
 ) {
     let n = outcomes.len();
     let t = std::time::Instant::now();
-    let result = record_retrying(&ctx.db, &spec.campaign_id, claim, outcomes).await;
+    let result = record_retrying(
+        &ctx.db,
+        &spec.campaign_id,
+        claim,
+        ctx.cfg.unknown_hold,
+        outcomes,
+    )
+    .await;
     tracing::debug!(n, ms = t.elapsed().as_millis() as u64, "flushed");
     let recorded: Recorded = match result {
         Ok(r) => r,

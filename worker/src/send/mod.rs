@@ -6,7 +6,8 @@
 //!    batch (`claim`), and `deliver`s it.
 //! 3. `deliver`: provider calls for the claimed messages (`calls`, through the Cloud
 //!    API client `provider` with bodies from `template`), each answer judged
-//!    (`verdict`), recorded as it returns (`record`), retries scheduled (`retry_job`).
+//!    (`verdict`), recorded as it returns (`record`, `record_move`, kept through a
+//!    database outage by `record_retry`), retries scheduled (`retry_job`).
 //! 4. `finalize`: completion, a campaign-fatal stop, and credit settlement.
 //!
 //! `spec` caches how to send each campaign (template, sender, rate).
@@ -19,6 +20,7 @@ pub mod finalize;
 pub mod lane;
 pub mod provider;
 pub mod record;
+mod record_move;
 pub mod record_retry;
 pub mod retry_job;
 pub mod schedule;

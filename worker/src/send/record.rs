@@ -1,21 +1,22 @@
 //! Recording what the provider said: every call in `provider_calls`, and each
-//! message's move out of `sending`, fenced by the claim token, in one transaction.
+//! message's move out of `sending` (or out of the hold a lease expiry put it in),
+//! fenced by the claim token, in one transaction.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, DbErr, EntityTrait};
 
 use waplify_shared::db::entities::{message, provider_call};
 use waplify_shared::db::sql::case_by;
 use waplify_shared::db::{Db, begin_write};
 use waplify_shared::ids::{CampaignId, MessageId};
 use waplify_shared::status::MessageStatus;
-use waplify_shared::transition::{self, Detail, MessageMove, Target};
 
 use super::claim::Claimed;
 use super::provider::{Answer, Call};
+use super::record_move::{Late, MoveOut};
 use super::verdict::Verdict;
 
 /// One message's call and what to do about it.
@@ -66,13 +67,13 @@ pub async fn record(
     };
     let txn = begin_write(db).await?;
     let sent = out(MessageStatus::Sent, details_sent(&sorted.sent))
-        .apply(&txn, sets_sent(&sorted.sent, now), now)
+        .apply(&txn, sets_sent(&sorted.sent, now), now, Late::Land)
         .await?;
     let retried = out(MessageStatus::Pending, details_retry(&sorted.retry))
-        .apply(&txn, sets_retry(&sorted.retry), now)
+        .apply(&txn, sets_retry(&sorted.retry), now, Late::Stay)
         .await?;
     let failed = out(MessageStatus::Failed, details_failed(&sorted.failed))
-        .apply(&txn, sets_failed(&sorted.failed, now), now)
+        .apply(&txn, sets_failed(&sorted.failed, now), now, Late::Land)
         .await?;
     if !sorted.calls.is_empty() {
         provider_call::Entity::insert_many(sorted.calls)
@@ -229,44 +230,6 @@ fn sets_failed(
         ),
         (message::Column::LeaseUntil, null_time()),
     ]
-}
-
-/// Moves a group of claimed messages out of `sending`, with one history detail each.
-struct MoveOut<'a> {
-    campaign_id: &'a CampaignId,
-    claim: &'a str,
-    to: MessageStatus,
-    details: HashMap<MessageId, String>,
-}
-
-impl MoveOut<'_> {
-    async fn apply<C: ConnectionTrait>(
-        self,
-        db: &C,
-        sets: Vec<(message::Column, SimpleExpr)>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<MessageId>, DbErr> {
-        if self.details.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<MessageId> = self.details.keys().cloned().collect();
-        let moved = transition::messages(
-            db,
-            MessageMove {
-                campaign_id: self.campaign_id,
-                target: Target::Ids(&ids),
-                from: MessageStatus::Sending,
-                to: self.to,
-                claim: Some(self.claim),
-                sets,
-                when: Vec::new(),
-                detail: Detail::PerId(self.details),
-            },
-            now,
-        )
-        .await?;
-        Ok(moved.into_iter().map(|m| m.id).collect())
-    }
 }
 
 /// `CASE id WHEN … THEN … END` over message ids.

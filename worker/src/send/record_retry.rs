@@ -1,5 +1,5 @@
 //! Recording a claim's results while the database may be away: the results stay in
-//! hand and are tried again until shortly before the claim's lease ends.
+//! hand and are tried again until shortly before anyone may claim the messages again.
 
 use std::time::Duration;
 
@@ -11,24 +11,27 @@ use waplify_shared::ids::CampaignId;
 
 use super::record::{Outcome, Recorded, record};
 
-/// Results are given up this long before the lease ends, so the reconciler never hands
-/// back a message whose result is about to land.
+/// Results are given up this long before the messages may be claimed again, so none is
+/// sent a second time while its result is about to land.
 const LEASE_MARGIN: chrono::Duration = chrono::Duration::seconds(2);
 /// The longest pause between two tries.
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
-/// [`record`], tried again while it fails, until shortly before the claim's lease
-/// ends: through a database outage shorter than the lease, or a transaction that
-/// rolled back, the results stay in hand and a message WhatsApp accepted is recorded
-/// instead of being handed back and sent again. The claim token still fences every
-/// move, so a try that lands after the claim was lost changes nothing.
+/// [`record`], tried again while it fails, until shortly before the messages may be
+/// claimed again: the lease, then the hold its expiry puts them in (`hold`), during
+/// which they keep this claim token. Through a database outage shorter than that, or
+/// a transaction that rolled back, the results stay in hand and a message WhatsApp
+/// accepted is recorded instead of being sent again. The claim token still fences
+/// every move, so a try that lands after another claim took a message changes nothing.
 pub async fn record_retrying(
     db: &Db,
     campaign_id: &CampaignId,
     (claim, lease_until): (&str, DateTime<Utc>),
+    hold: Duration,
     outcomes: Vec<Outcome>,
 ) -> Result<Recorded, DbErr> {
-    let deadline = lease_until - LEASE_MARGIN;
+    let deadline =
+        lease_until + chrono::Duration::from_std(hold).unwrap_or_default() - LEASE_MARGIN;
     let mut pause = Duration::from_millis(50);
     for attempt in 1.. {
         let left = (deadline - Utc::now()).to_std().unwrap_or_default();
@@ -40,7 +43,9 @@ pub async fn record_retrying(
         {
             Ok(Ok(recorded)) => return Ok(recorded),
             Ok(Err(e)) => e,
-            Err(_) => DbErr::Custom("no answer from the database before the lease ran out".into()),
+            Err(_) => DbErr::Custom(
+                "no answer from the database before the messages could be claimed again".into(),
+            ),
         };
         let left = (deadline - Utc::now()).to_std().unwrap_or_default();
         if left.is_zero() {
