@@ -12,6 +12,9 @@ pub struct Seeded {
     pub template_name: String,
 }
 
+/// The WhatsApp `phone_number_id` of the number [`seed`] registers.
+pub const SEEDED_NUMBER: &str = "109000000000001";
+
 /// Creates an account with `credits`, a number sending at `mps`, and an approved
 /// `welcome` template with one body variable.
 pub async fn seed(db: &Db, credits: i64, mps: i32) -> Seeded {
@@ -19,7 +22,7 @@ pub async fn seed(db: &Db, credits: i64, mps: i32) -> Seeded {
         .await
         .expect("account");
     let account_id = account.account_id.to_string();
-    let number = number(db, &account_id, "109000000000001", mps, true).await;
+    let number = number(db, &account_id, SEEDED_NUMBER, mps, true).await;
     template(
         db,
         &account_id,

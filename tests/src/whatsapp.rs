@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app::TestApp;
+use crate::seed::SEEDED_NUMBER;
 
 /// The API's callback path.
 pub const PATH: &str = "/api/v1/whatsapp/webhook";
@@ -67,7 +68,7 @@ pub fn status_object(wamid: &str, status: &str) -> Value {
 /// A `whatsapp_business_account` notification with these statuses and messages.
 pub fn notification(statuses: Vec<Value>, messages: Vec<Value>) -> Vec<u8> {
     let mut value = json!({"messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1"}});
+        "metadata": {"display_phone_number": "15550000000", "phone_number_id": SEEDED_NUMBER}});
     if !statuses.is_empty() {
         value["statuses"] = json!(statuses);
     }

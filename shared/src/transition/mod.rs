@@ -12,15 +12,18 @@
 //! - [`messages()`]: many messages of one campaign from one status to another (claims,
 //!   provider results, expired leases, a stopped campaign's leftovers).
 //! - [`reported()`]: one message moved forward by a WhatsApp status callback, filling
-//!   the gap (`sent` to `read` also announces `delivered`).
+//!   the gap (`sent` to `read` also announces `delivered`), if the callback came for
+//!   that message's number (`bound`).
 //!
 //! It sits above `db` (tables, counts) and `webhooks` (the outbox); neither imports it.
 
+mod bound;
 mod campaign;
 mod history;
 mod messages;
 mod reported;
 
+pub use bound::{Senders, same_recipient};
 pub use campaign::{CampaignMove, campaign, cancel_unsent};
 pub use history::Detail;
 pub use messages::{MessageMove, Moved, Target, messages};

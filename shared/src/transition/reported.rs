@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, UpdateMany};
 
+use super::bound::{Senders, same_recipient};
 use super::history::{self, Detail};
 use crate::db::counts;
 use crate::db::entities::message;
@@ -22,6 +23,10 @@ pub struct Report {
     pub at: DateTime<Utc>,
     /// Our message id, from `biz_opaque_callback_data`.
     pub message_id: Option<MessageId>,
+    /// The number the notification is for (`metadata.phone_number_id`).
+    pub number: Option<String>,
+    /// Who the message went to (`recipient_id`).
+    pub recipient: Option<String>,
     pub error_code: Option<i32>,
     pub error_message: Option<String>,
 }
@@ -38,21 +43,29 @@ pub enum Settled {
     Unchanged,
     /// No message of ours has this wamid or id.
     Unknown,
+    /// It names a message of ours, but came for another number (or, by our id, for
+    /// another recipient): ignored.
+    Foreign,
 }
 
 /// Rounds of compare-and-set before giving up to a writer that keeps winning.
 const ROUNDS: usize = 5;
 
-/// Applies `report` to the message it names (by wamid, else by our id).
+/// Applies `report` to the message it names (by wamid, else by our id), if the
+/// report is bound to it (see `bound`).
 pub async fn reported<C: ConnectionTrait>(
     db: &C,
     report: &Report,
+    senders: &mut Senders,
     now: DateTime<Utc>,
 ) -> Result<Settled, DbErr> {
-    for _ in 0..ROUNDS {
-        let Some(row) = find(db, report).await? else {
+    for round in 0..ROUNDS {
+        let Some((row, by_wamid)) = find(db, report).await? else {
             return Ok(Settled::Unknown);
         };
+        if round == 0 && !bound(db, &row, by_wamid, report, senders).await? {
+            return Ok(Settled::Foreign);
+        }
         let from = row.status;
         let Some(chain) = steps(from, report.to) else {
             return Ok(Settled::Unchanged);
@@ -178,18 +191,41 @@ pub fn steps(from: MessageStatus, to: MessageStatus) -> Option<Vec<MessageStatus
     )
 }
 
-async fn find<C: ConnectionTrait>(db: &C, r: &Report) -> Result<Option<message::Model>, DbErr> {
+/// The message a report names, and whether by its wamid (else by our id).
+async fn find<C: ConnectionTrait>(
+    db: &C,
+    r: &Report,
+) -> Result<Option<(message::Model, bool)>, DbErr> {
     if let Some(m) = message::Entity::find()
         .filter(message::Column::Wamid.eq(&r.wamid))
         .one(db)
         .await?
     {
-        return Ok(Some(m));
+        return Ok(Some((m, true)));
     }
     match &r.message_id {
-        Some(id) => message::Entity::find_by_id(id.clone()).one(db).await,
+        Some(id) => Ok(message::Entity::find_by_id(id.clone())
+            .one(db)
+            .await?
+            .map(|m| (m, false))),
         None => Ok(None),
     }
+}
+
+/// A wamid is WhatsApp's own, so its number must match; our id can be set by any
+/// sender, so the recipient must match too.
+async fn bound<C: ConnectionTrait>(
+    db: &C,
+    row: &message::Model,
+    by_wamid: bool,
+    r: &Report,
+    senders: &mut Senders,
+) -> Result<bool, DbErr> {
+    let recipient_ok = by_wamid
+        || r.recipient
+            .as_deref()
+            .is_some_and(|p| same_recipient(&row.phone, p));
+    Ok(recipient_ok && senders.sent_from(db, row, r.number.as_deref()).await?)
 }
 
 fn coalesce(col: message::Column, value: sea_orm::Value) -> SimpleExpr {

@@ -19,10 +19,10 @@ use waplify_shared::ids::{CallbackId, CampaignId};
 use waplify_shared::jobs::ApplyCallback;
 use waplify_shared::sending::refund;
 use waplify_shared::status::MessageStatus;
-use waplify_shared::transition::{self, Report, Settled};
+use waplify_shared::transition::{self, Report, Senders, Settled};
 
 use super::marks::{self, Mark};
-use super::parse::{is_click, list, report, timestamp, values};
+use super::parse::{is_click, list, number, report, timestamp, values};
 use crate::backoff::retry_rolled_back;
 use crate::error::WorkError;
 use crate::runtime::context::Ctx;
@@ -53,6 +53,8 @@ pub struct Applied {
     pub moved: usize,
     pub unchanged: usize,
     pub unknown: usize,
+    /// Statuses and replies naming a message of ours for another number or recipient.
+    pub foreign: usize,
     pub replies: usize,
     pub clicks: usize,
     pub ignored: usize,
@@ -72,9 +74,10 @@ pub async fn apply(ctx: &Ctx, callback_id: &CallbackId) -> Result<Applied, WorkE
     let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
     let mut out = Applied::default();
     let mut touched = BTreeSet::new();
+    let mut senders = Senders::default();
     for chunk in reports(&body, &mut out).chunks(CHUNK) {
         let txn = begin_write(&ctx.db).await?;
-        let moved = statuses(&txn, chunk, &mut out, now).await?;
+        let moved = statuses(&txn, chunk, &mut senders, &mut out, now).await?;
         // A failure reported after its campaign was settled is refunded with the move.
         for campaign_id in &moved {
             refund::refund_settled(&txn, campaign_id, now).await?;
@@ -83,7 +86,7 @@ pub async fn apply(ctx: &Ctx, callback_id: &CallbackId) -> Result<Applied, WorkE
         touched.extend(moved);
     }
     let txn = begin_write(&ctx.db).await?;
-    replies(&txn, &body, &mut out, now).await?;
+    replies(&txn, &body, &mut senders, &mut out, now).await?;
     whatsapp_callback::Entity::update_many()
         .col_expr(whatsapp_callback::Column::ProcessedAt, Expr::value(now))
         .col_expr(
@@ -108,10 +111,12 @@ pub async fn apply(ctx: &Ctx, callback_id: &CallbackId) -> Result<Applied, WorkE
 /// take their row locks in the same order.
 fn reports(body: &Value, out: &mut Applied) -> Vec<Report> {
     let mut reports = Vec::new();
-    for status in values(body).flat_map(|v| list(v, "statuses")) {
-        match report(status) {
-            Some(r) => reports.push(r),
-            None => out.ignored += 1,
+    for value in values(body) {
+        for status in list(value, "statuses") {
+            match report(status, number(value)) {
+                Some(r) => reports.push(r),
+                None => out.ignored += 1,
+            }
         }
     }
     reports.sort_by(|a, b| a.wamid.cmp(&b.wamid));
@@ -122,12 +127,13 @@ fn reports(body: &Value, out: &mut Applied) -> Vec<Report> {
 async fn statuses<C: ConnectionTrait>(
     txn: &C,
     reports: &[Report],
+    senders: &mut Senders,
     out: &mut Applied,
     now: DateTime<Utc>,
 ) -> Result<BTreeSet<CampaignId>, DbErr> {
     let mut touched = BTreeSet::new();
     for report in reports {
-        match transition::reported(txn, report, now).await? {
+        match transition::reported(txn, report, senders, now).await? {
             Settled::Moved { campaign_id, from } => {
                 out.moved += 1;
                 if matches!(from, MessageStatus::Pending | MessageStatus::Sending)
@@ -138,6 +144,10 @@ async fn statuses<C: ConnectionTrait>(
             }
             Settled::Unchanged => out.unchanged += 1,
             Settled::Unknown => out.unknown += 1,
+            Settled::Foreign => {
+                out.foreign += 1;
+                tracing::warn!(wamid = %report.wamid, number = ?report.number, "a status for another number's message ignored");
+            }
         }
     }
     Ok(touched)
@@ -147,20 +157,34 @@ async fn statuses<C: ConnectionTrait>(
 async fn replies<C: ConnectionTrait>(
     txn: &C,
     body: &Value,
+    senders: &mut Senders,
     out: &mut Applied,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    for msg in values(body).flat_map(|v| list(v, "messages")) {
-        let Some(quoted) = msg.pointer("/context/id").and_then(Value::as_str) else {
-            out.ignored += 1;
-            continue;
-        };
-        let at = timestamp(msg.get("timestamp")).unwrap_or(now);
-        if marks::set(txn, quoted, Mark::Replied, at).await? {
-            out.replies += 1;
-        }
-        if is_click(msg) && marks::set(txn, quoted, Mark::Clicked, at).await? {
-            out.clicks += 1;
+    for value in values(body) {
+        for msg in list(value, "messages") {
+            let quoted = msg
+                .pointer("/context/id")
+                .and_then(Value::as_str)
+                .filter(|q| !q.contains('\0'));
+            let Some(quoted) = quoted else {
+                out.ignored += 1;
+                continue;
+            };
+            let Some(m) = marks::quoted(txn, quoted).await? else {
+                continue;
+            };
+            if !senders.sent_from(txn, &m, number(value)).await? {
+                out.foreign += 1;
+                continue;
+            }
+            let at = timestamp(msg.get("timestamp")).unwrap_or(now);
+            if marks::set(txn, &m, Mark::Replied, at).await? {
+                out.replies += 1;
+            }
+            if is_click(msg) && marks::set(txn, &m, Mark::Clicked, at).await? {
+                out.clicks += 1;
+            }
         }
     }
     Ok(())

@@ -31,21 +31,25 @@ impl Mark {
     }
 }
 
-/// Sets `mark` on the message with this wamid, unless set already, and counts it.
-/// Returns whether this call set it.
-pub async fn set<C: ConnectionTrait>(
+/// The message of ours a reply quotes, by wamid.
+pub async fn quoted<C: ConnectionTrait>(
     db: &C,
     wamid: &str,
+) -> Result<Option<message::Model>, DbErr> {
+    message::Entity::find()
+        .filter(message::Column::Wamid.eq(wamid))
+        .one(db)
+        .await
+}
+
+/// Sets `mark` on the message `m`, unless set already, and counts it. Returns whether
+/// this call set it.
+pub async fn set<C: ConnectionTrait>(
+    db: &C,
+    m: &message::Model,
     mark: Mark,
     at: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let Some(m) = message::Entity::find()
-        .filter(message::Column::Wamid.eq(wamid))
-        .one(db)
-        .await?
-    else {
-        return Ok(false);
-    };
     let set = message::Entity::update_many()
         .col_expr(mark.column(), Expr::value(at))
         .filter(message::Column::Id.eq(m.id.clone()))

@@ -23,10 +23,15 @@ pub fn list<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> + us
         .flatten()
 }
 
-/// A status object as a [`Report`]; `None` for statuses we do not track (`played`,
-/// `deleted`, …) or objects without an id.
-pub fn report(status: &Value) -> Option<Report> {
-    let wamid = status.get("id")?.as_str()?.to_owned();
+/// The number a change's notification is for (`metadata.phone_number_id`).
+pub fn number(value: &Value) -> Option<&str> {
+    value.pointer("/metadata/phone_number_id")?.as_str()
+}
+
+/// A status object of a notification for `number` as a [`Report`]; `None` for
+/// statuses we do not track (`played`, `deleted`, …) or objects without a usable id.
+pub fn report(status: &Value, number: Option<&str>) -> Option<Report> {
+    let wamid = text(status.get("id"))?;
     let to = match status.get("status")?.as_str()? {
         "sent" => MessageStatus::Sent,
         "delivered" => MessageStatus::Delivered,
@@ -53,10 +58,19 @@ pub fn report(status: &Value) -> Option<Report> {
             .get("biz_opaque_callback_data")
             .and_then(Value::as_str)
             .and_then(|s| MessageId::parse(s).ok()),
+        number: number.map(str::to_owned),
+        recipient: text(status.get("recipient_id")),
         error_code,
         error_message: error_message
+            .map(|m| m.replace('\0', ""))
             .or_else(|| (to == MessageStatus::Failed).then(|| "failed".into())),
     })
+}
+
+/// A string field as we can store it: PostgreSQL text cannot hold NUL, and no id
+/// WhatsApp issues contains one, so such a value names nothing of ours.
+fn text(v: Option<&Value>) -> Option<String> {
+    v?.as_str().filter(|s| !s.contains('\0')).map(str::to_owned)
 }
 
 /// Unix seconds, sent as a string or a number.

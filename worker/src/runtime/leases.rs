@@ -54,7 +54,9 @@ pub async fn expire(ctx: &Ctx, campaign_id: &CampaignId) -> Result<usize, WorkEr
             ],
             // Read again at the update: a lane may have claimed one of them since.
             when: vec![message::Column::LeaseUntil.lt(now)],
-            detail: Detail::Same(Some("lease expired; held for the worker's result or a status callback".into())),
+            detail: Detail::Same(Some(
+                "lease expired; held for the worker's result or a status callback".into(),
+            )),
         },
         now,
     )
