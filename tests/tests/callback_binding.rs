@@ -36,25 +36,12 @@ fn failed(wamid: &str, recipient: &str, opaque: Option<&str>) -> Value {
     v
 }
 
-#[tokio::test]
-async fn callbacks_for_another_number_or_recipient_change_nothing() {
-    let app = spawn_app().await;
+/// The victim's completed 4-recipient campaign: its key, id and `(id, wamid)` by phone.
+async fn sent_campaign(app: &TestApp) -> (String, String, Vec<(String, String)>) {
     let victim = seed(&app.tdb.db, 1000, 1000).await;
-    let attacker = admin::account_create(&app.tdb.db, "Attacker", 10)
-        .await
-        .unwrap();
-    let attacker_number = "109000000000666";
-    number(
-        &app.tdb.db,
-        &attacker.account_id.to_string(),
-        attacker_number,
-        10,
-        true,
-    )
-    .await;
     let fake = Fake::new(FakeConfig::default());
     let (fake_url, _t) = fake.serve("127.0.0.1:0").await.unwrap();
-    let _worker = app.start_worker(app.worker_config(&fake_url)).await;
+    let worker = app.start_worker(app.worker_config(&fake_url)).await;
     let campaign = app.create_campaign(&victim.api_key, 4).await;
     app.send(&victim.api_key, &campaign).await;
     app.wait_for_status(
@@ -64,26 +51,40 @@ async fn callbacks_for_another_number_or_recipient_change_nothing() {
         Duration::from_secs(30),
     )
     .await;
-    let row = |i: usize| {
-        let app = &app;
-        let campaign = campaign.clone();
-        async move {
-            let sql = |col: &str| {
-                format!(
-                    "SELECT {col} FROM messages WHERE campaign_id = '{campaign}' AND phone = '{}'",
-                    phone(i)
-                )
-            };
-            (
-                app.scalar_text(&sql("id")).await,
-                app.scalar_text(&sql("wamid")).await,
+    worker.shutdown().await;
+    let mut rows = Vec::new();
+    for i in 0..4 {
+        let sql = |col: &str| {
+            format!(
+                "SELECT {col} FROM messages WHERE campaign_id = '{campaign}' AND phone = '{}'",
+                phone(i)
             )
-        }
-    };
-    let (m0, w0) = row(0).await;
-    let (_, w1) = row(1).await;
-    let (m2, _) = row(2).await;
-    let (_, w3) = row(3).await;
+        };
+        rows.push((
+            app.scalar_text(&sql("id")).await,
+            app.scalar_text(&sql("wamid")).await,
+        ));
+    }
+    (victim.api_key, campaign, rows)
+}
+
+#[tokio::test]
+async fn callbacks_for_another_number_or_recipient_change_nothing() {
+    let app = spawn_app().await;
+    let (key, campaign, rows) = sent_campaign(&app).await;
+    let attacker = admin::account_create(&app.tdb.db, "Attacker", 10)
+        .await
+        .unwrap();
+    let attacker_number = "109000000000666";
+    number(
+        &app.tdb.db,
+        attacker.account_id.as_ref(),
+        attacker_number,
+        10,
+        true,
+    )
+    .await;
+    let [(m0, w0), (_, w1), (m2, _), (_, w3)] = rows.try_into().unwrap();
 
     // Our id, the right recipient, a number registered to nobody.
     post_for(
@@ -117,9 +118,12 @@ async fn callbacks_for_another_number_or_recipient_change_nothing() {
     let delivered = json!({"id": w3, "status": "delivered", "timestamp": "1700000000",
         "recipient_id": phone(3)});
     post_for(&app, SEEDED_NUMBER, vec![delivered], vec![]).await;
+    let _worker = app
+        .start_worker(app.worker_config("http://127.0.0.1:9"))
+        .await;
     all_applied(&app).await;
 
-    let stats = app.stats(&victim.api_key, &campaign).await;
+    let stats = app.stats(&key, &campaign).await;
     assert_eq!(stats["failed_count"], 0, "{stats}");
     assert_eq!(stats["replied_count"], 0, "{stats}");
     assert_eq!(stats["delivered_count"], 1, "{stats}");
