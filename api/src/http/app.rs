@@ -1,6 +1,7 @@
 //! Building the HTTP application: the OpenAPI service, Swagger UI, `/metrics`, and the
 //! one middleware that gives every response its request id, API version, rate-limit
-//! headers and, on failure, the JSON error body (`error_map`).
+//! headers and, on failure, the JSON error body (`error_map`), after refusing bodies
+//! too large (`limit_body`) or with NUL or repeated keys (`json_guard`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,7 +16,7 @@ use super::errors::ApiError;
 use super::known_routes::KnownRoutes;
 use super::metrics::HttpMetrics;
 use super::spec::{api_service, spec_json};
-use super::{ratelimit, request_id};
+use super::{json_guard, ratelimit, request_id};
 use crate::state::AppState;
 
 pub const API_VERSION: &str = "v1";
@@ -79,6 +80,9 @@ async fn handle<E: Endpoint>(
             if let Err(e) = limit_body(&mut req).await {
                 return e.into_response();
             }
+            if let Err(e) = guard_json(&mut req).await {
+                return e.into_response();
+            }
             match ep.call(req).await {
                 Ok(r) => {
                     let r = r.into_response();
@@ -104,6 +108,28 @@ async fn handle<E: Endpoint>(
     }
     headers.insert("api-version", HeaderValue::from_static(API_VERSION));
     resp
+}
+
+/// Refuses a JSON body with NUL in a string or a key given twice (see `json_guard`).
+/// Meta's signed callbacks are stored exactly as they came; the worker reads them.
+async fn guard_json(req: &mut Request) -> Result<(), ApiError> {
+    let json = req
+        .content_type()
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+    if !json || req.uri().path() == crate::whatsapp::routes::PATH {
+        return Ok(());
+    }
+    let body = req
+        .take_body()
+        .into_vec()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("Could not read the request body: {e}")))?;
+    if let Some(why) = json_guard::refusal(&body) {
+        return Err(ApiError::bad_request(why));
+    }
+    req.set_body(Body::from_vec(body));
+    Ok(())
 }
 
 /// Rejects bodies over [`MAX_BODY_BYTES`]: by `Content-Length` when given, else while reading.

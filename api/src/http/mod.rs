@@ -1,5 +1,5 @@
 //! Everything HTTP that is not one feature's: the application and its middleware
-//! (`app`), the spec (`spec`), errors and their mapping (`errors`, `error_map`),
+//! (`app`, with `json_guard`), the spec (`spec`), errors and their mapping (`errors`, `error_map`),
 //! authentication and the rate limit (`auth`, `ratelimit`), request ids, metrics,
 //! shared parameter and body types (`paging`, `text`, `raw_json`, `envelope`), and the
 //! health probes.
@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error_map;
 pub mod errors;
 pub mod health;
+pub mod json_guard;
 pub mod known_routes;
 pub mod metrics;
 pub mod paging;

@@ -1,5 +1,7 @@
 //! `Text`: a JSON string that is only ever a string. poem-openapi's `String` quietly
 //! turns `123` or `true` into text, which would let a typed client's mistake through.
+//! It never holds NUL (`\u0000`) either: PostgreSQL text cannot store it while SQLite
+//! can, so it is refused at the edge, with the field named, on both databases.
 
 use std::borrow::Cow;
 
@@ -49,6 +51,9 @@ impl Type for Text {
 impl ParseFromJSON for Text {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value.unwrap_or_default() {
+            Value::String(s) if s.contains('\0') => Err(ParseError::custom(
+                "must not contain the NUL character (\\u0000)",
+            )),
             Value::String(s) => Ok(Text(s)),
             other => Err(ParseError::expected_type(other)),
         }

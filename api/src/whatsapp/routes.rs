@@ -13,6 +13,9 @@ use crate::http::raw_json::RawJson;
 use crate::http::tags::Tag;
 use crate::state::AppState;
 
+/// The full path of both operations.
+pub const PATH: &str = "/api/v1/whatsapp/webhook";
+
 pub struct WhatsAppApi;
 
 #[derive(ApiResponse)]
