@@ -46,7 +46,7 @@ pub async fn all_applied(app: &TestApp) {
         Duration::from_secs(30),
         "every callback applied",
         || async {
-            (app.scalar_i64("SELECT COUNT(*) FROM whatsapp_callbacks WHERE processed_at IS NULL")
+            (app.scalar_i64("SELECT COUNT(*) FROM whatsapp_callbacks WHERE processed_at IS NULL AND dead_at IS NULL")
                 .await
                 == 0)
                 .then_some(())

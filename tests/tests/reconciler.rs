@@ -36,6 +36,9 @@ async fn a_callback_backlog_is_not_queued_again_while_its_jobs_wait() {
             body: Set("{}".into()),
             processed_at: Set(None),
             summary: Set(None),
+            attempts: Set(0),
+            last_error: Set(None),
+            dead_at: Set(None),
         }
         .insert(&app.tdb.db)
         .await

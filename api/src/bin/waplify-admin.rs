@@ -40,6 +40,9 @@ enum Command {
     /// Wallet credits.
     #[command(subcommand)]
     Credits(CreditsCmd),
+    /// WhatsApp callbacks given up after failing to apply (the dead letter).
+    #[command(subcommand)]
+    Callbacks(CallbacksCmd),
     /// Create (once) the demo account, number and template; print them.
     Demo {
         #[arg(long, default_value = "data/demo.json")]
@@ -150,6 +153,23 @@ enum CreditsCmd {
     },
 }
 
+#[derive(Subcommand)]
+enum CallbacksCmd {
+    /// List the given-up callbacks, newest first, with why they failed.
+    Dead {
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
+    /// Arm a given-up callback again (or all of them) once the cause is fixed.
+    Retry {
+        /// The callback id; every dead callback with `--all`.
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -247,6 +267,12 @@ async fn run(command: Command) -> Result<Value, AdminError> {
         }
         Command::Credits(CreditsCmd::Add { account, amount }) => {
             json(admin::credits_add(&db, &account, amount).await)
+        }
+        Command::Callbacks(CallbacksCmd::Dead { limit }) => {
+            json(admin::callbacks_dead(&db, limit).await)
+        }
+        Command::Callbacks(CallbacksCmd::Retry { id, .. }) => {
+            json(admin::callbacks_retry(&db, id.as_deref()).await)
         }
         Command::Demo { state_file } => json(admin::demo(&db, &state_file).await),
     }

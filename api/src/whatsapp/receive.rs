@@ -62,6 +62,9 @@ pub async fn receive(
         body: Set(text),
         processed_at: Set(None),
         summary: Set(None),
+        attempts: Set(0),
+        last_error: Set(None),
+        dead_at: Set(None),
     })
     .exec_without_returning(&state.db)
     .await?;

@@ -1,9 +1,10 @@
 //! Operator use cases behind `waplify-admin`: accounts and keys, numbers, templates,
-//! credits, and the demo account of `scripts/dev`. Each takes the operator's input as
+//! credits, dead-lettered WhatsApp callbacks, and the demo account of `scripts/dev`. Each takes the operator's input as
 //! typed on the command line, parses it here, and returns a typed answer the CLI
 //! prints as JSON.
 
 mod accounts;
+mod callbacks;
 mod demo;
 mod numbers;
 mod templates;
@@ -11,6 +12,9 @@ mod templates;
 pub use accounts::{
     AccountCreated, AccountShown, CreditsAdded, KeyCreated, KeyInfo, KeyRevoked, NumberInfo,
     TemplateInfo, account_create, account_show, credits_add, key_create, key_revoke,
+};
+pub use callbacks::{
+    CallbacksRearmed, DeadCallback, DeadCallbacks, callbacks_dead, callbacks_retry,
 };
 pub use demo::{Demo, demo};
 pub use numbers::{NewNumber, NumberSet, number_add, number_set_status};

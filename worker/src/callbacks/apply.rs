@@ -1,10 +1,11 @@
 //! Applying a stored WhatsApp callback: every status of every change of every entry,
-//! a few statuses per transaction, then the replies and button taps that quote our
-//! messages with the row marked processed, in one last transaction. Statuses move
-//! forward by compare-and-set, so a job that runs twice (or a body Meta sent twice, or
-//! a run cut short) changes nothing twice.
+//! a few statuses per transaction (`statuses`), then the replies and button taps that
+//! quote our messages with the row marked processed, in one last transaction. Statuses
+//! move forward by compare-and-set, so a job that runs twice (or a body Meta sent
+//! twice, or a run cut short) changes nothing twice. A status that cannot be applied
+//! leaves the row unprocessed, to be tried again and in the end given up
+//! (`dead_letter`).
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use apalis::prelude::{BoxDynError, Data};
@@ -15,96 +16,95 @@ use serde_json::Value;
 
 use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::whatsapp_callback;
-use waplify_shared::ids::{CallbackId, CampaignId};
+use waplify_shared::ids::CallbackId;
 use waplify_shared::jobs::ApplyCallback;
-use waplify_shared::sending::refund;
-use waplify_shared::status::MessageStatus;
-use waplify_shared::transition::{self, Report, Senders, Settled};
+use waplify_shared::transition::{Report, Senders};
 
 use super::marks::{self, Mark};
 use super::parse::{is_click, list, number, report, timestamp, values};
+use super::summary::Applied;
+use super::{dead_letter, statuses};
 use crate::backoff::retry_rolled_back;
 use crate::error::WorkError;
 use crate::runtime::context::Ctx;
 use crate::send::finalize;
 
-/// Attempts at one callback before leaving it to the reconciler.
+/// Attempts at one run before leaving the callback to the reconciler.
 const TRIES: u32 = 5;
-/// Statuses applied per transaction: a body holds up to hundreds, and one transaction
-/// for all of them held its row and count locks against every send and callback of the
-/// same campaigns for its whole length. Each status is a compare-and-set, so a body
-/// applied again after a partial run changes only what is left.
-const CHUNK: usize = 25;
 
 pub async fn handle(job: ApplyCallback, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
     // Two callbacks about the same messages can deadlock on PostgreSQL; the loser's
     // transaction rolled back whole, so it simply runs again.
     let what = format!("applying callback {}", job.callback_id);
-    if let Err(e) = retry_rolled_back(TRIES, &what, || apply(&ctx, &job.callback_id)).await {
-        // Still unprocessed in SQL: the reconciler queues it again.
-        tracing::warn!(callback_id = %job.callback_id, "applying a callback failed: {e}");
+    let error = match retry_rolled_back(TRIES, &what, || apply(&ctx, &job.callback_id)).await {
+        Ok((_, None)) => return Ok(()),
+        Ok((_, Some(poison))) => poison.to_string(),
+        Err(WorkError::Db(e)) if statuses::unreachable(&e) => {
+            // Not the callback's fault: the reconciler queues it again, uncounted.
+            tracing::warn!(callback_id = %job.callback_id, "applying a callback failed: {e}");
+            return Ok(());
+        }
+        Err(e) => e.to_string(),
+    };
+    tracing::warn!(callback_id = %job.callback_id, "applying a callback failed: {error}");
+    // Still unprocessed in SQL: the reconciler queues it again, until it is given up.
+    if let Err(e) = dead_letter::failed(&ctx, &job.callback_id, &error).await {
+        tracing::warn!(callback_id = %job.callback_id, "counting a failed callback failed: {e}");
     }
     Ok(())
 }
 
-/// What one callback did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Applied {
-    pub moved: usize,
-    pub unchanged: usize,
-    pub unknown: usize,
-    /// Statuses and replies naming a message of ours for another number or recipient.
-    pub foreign: usize,
-    pub replies: usize,
-    pub clicks: usize,
-    pub ignored: usize,
-}
-
-pub async fn apply(ctx: &Ctx, callback_id: &CallbackId) -> Result<Applied, WorkError> {
+/// Applies a callback. Returns what it did and, when some status could not be
+/// applied, why: the callback then stays unprocessed (the rest of it landed).
+pub async fn apply(
+    ctx: &Ctx,
+    callback_id: &CallbackId,
+) -> Result<(Applied, Option<DbErr>), WorkError> {
     let now = Utc::now();
     let Some(row) = whatsapp_callback::Entity::find_by_id(callback_id.clone())
         .one(&ctx.db)
         .await?
     else {
-        return Ok(Applied::default());
+        return Ok((Applied::default(), None));
     };
-    if row.processed_at.is_some() {
-        return Ok(Applied::default());
+    if row.processed_at.is_some() || row.dead_at.is_some() {
+        return Ok((Applied::default(), None));
     }
     let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
     let mut out = Applied::default();
-    let mut touched = BTreeSet::new();
     let mut senders = Senders::default();
-    for chunk in reports(&body, &mut out).chunks(CHUNK) {
-        let txn = begin_write(&ctx.db).await?;
-        let moved = statuses(&txn, chunk, &mut senders, &mut out, now).await?;
-        // A failure reported after its campaign was settled is refunded with the move.
-        for campaign_id in &moved {
-            refund::refund_settled(&txn, campaign_id, now).await?;
-        }
-        txn.commit().await?;
-        touched.extend(moved);
-    }
+    let reports = reports(&body, &mut out);
+    let run = statuses::apply_all(ctx, &reports, &mut senders, &mut out, now).await?;
     let txn = begin_write(&ctx.db).await?;
     replies(&txn, &body, &mut senders, &mut out, now).await?;
-    whatsapp_callback::Entity::update_many()
-        .col_expr(whatsapp_callback::Column::ProcessedAt, Expr::value(now))
+    let mut done = whatsapp_callback::Entity::update_many()
         .col_expr(
             whatsapp_callback::Column::Summary,
             Expr::value(format!("{out:?}")),
         )
         .filter(whatsapp_callback::Column::Id.eq(callback_id.clone()))
-        .filter(whatsapp_callback::Column::ProcessedAt.is_null())
-        .exec(&txn)
-        .await?;
+        .filter(whatsapp_callback::Column::ProcessedAt.is_null());
+    if run.last_error.is_none() {
+        done = done.col_expr(whatsapp_callback::Column::ProcessedAt, Expr::value(now));
+    }
+    done.exec(&txn).await?;
     txn.commit().await?;
+    for (outcome, n) in [
+        ("moved", out.moved),
+        ("unchanged", out.unchanged),
+        ("unknown", out.unknown),
+        ("foreign", out.foreign),
+        ("failed", out.failed),
+    ] {
+        ctx.metrics.callback_statuses(outcome, n);
+    }
     // A settled straggler or a late failure may be what a campaign waited for.
-    for campaign_id in touched {
+    for campaign_id in run.touched {
         if finalize::try_finish(ctx, &campaign_id).await? {
             finalize::refund_late(ctx, &campaign_id).await?;
         }
     }
-    Ok(out)
+    Ok((out, run.last_error))
 }
 
 /// Every status of the body, in wamid order: two callbacks about the same messages
@@ -121,36 +121,6 @@ fn reports(body: &Value, out: &mut Applied) -> Vec<Report> {
     }
     reports.sort_by(|a, b| a.wamid.cmp(&b.wamid));
     reports
-}
-
-/// Applies some statuses. Returns the campaigns that may now be complete.
-async fn statuses<C: ConnectionTrait>(
-    txn: &C,
-    reports: &[Report],
-    senders: &mut Senders,
-    out: &mut Applied,
-    now: DateTime<Utc>,
-) -> Result<BTreeSet<CampaignId>, DbErr> {
-    let mut touched = BTreeSet::new();
-    for report in reports {
-        match transition::reported(txn, report, senders, now).await? {
-            Settled::Moved { campaign_id, from } => {
-                out.moved += 1;
-                if matches!(from, MessageStatus::Pending | MessageStatus::Sending)
-                    || report.to == MessageStatus::Failed
-                {
-                    touched.insert(campaign_id);
-                }
-            }
-            Settled::Unchanged => out.unchanged += 1,
-            Settled::Unknown => out.unknown += 1,
-            Settled::Foreign => {
-                out.foreign += 1;
-                tracing::warn!(wamid = %report.wamid, number = ?report.number, "a status for another number's message ignored");
-            }
-        }
-    }
-    Ok(touched)
 }
 
 /// Marks the messages that replies and button taps quote.

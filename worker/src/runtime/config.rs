@@ -41,6 +41,9 @@ pub struct WorkerConfig {
     /// `HEARTBEAT_SECS` and `MISSED_HEARTBEATS`: a worker silent for their product
     /// is dead, and its jobs go back to the queue.
     pub liveness: Liveness,
+    /// `CALLBACK_MAX_ATTEMPTS`: failed runs of one stored WhatsApp callback before it
+    /// is given up (kept, dead-lettered, for operators).
+    pub callback_attempts: i32,
     /// `WEBHOOK_CONCURRENCY`: webhook requests in flight at once per process.
     pub webhook_concurrency: usize,
     /// `WORKER_NAME` (default host-pid) plus a random suffix per start: the prefix of
@@ -75,6 +78,7 @@ impl WorkerConfig {
                 missed_heartbeats: 3,
                 batch_size: 16,
             },
+            callback_attempts: 5,
             webhook_concurrency: 32,
             name: default_name(),
             metrics_bind: Some("127.0.0.1:9091".into()),
@@ -113,6 +117,8 @@ impl WorkerConfig {
                 missed_heartbeats: positive("MISSED_HEARTBEATS", d.liveness.missed_heartbeats)?,
                 batch_size: concurrency,
             },
+            callback_attempts: positive("CALLBACK_MAX_ATTEMPTS", d.callback_attempts as usize)?
+                as i32,
             webhook_concurrency: positive("WEBHOOK_CONCURRENCY", d.webhook_concurrency)?,
             name: instance_name(&config::string("WORKER_NAME", &d.name)),
             metrics_bind: super::metrics_server::bind_setting(&config::string(

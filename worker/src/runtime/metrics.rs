@@ -14,6 +14,8 @@ use waplify_shared::jobs::QueueKind;
 use waplify_shared::metrics::{self, DurationHistogram, HistogramFamily};
 use waplify_shared::queue::Queues;
 
+use super::queue_metrics::{JobOutcome, QueueMetrics};
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobLabels {
     queue: &'static str,
@@ -68,6 +70,8 @@ pub struct WorkerMetrics {
     queue_workers: Family<QueueLabel, Gauge>,
     queue_stats_up: Gauge,
     restarts: Counter,
+    callback_statuses: Family<OutcomeLabel, Counter>,
+    callbacks_dead: Counter,
 }
 
 impl Default for WorkerMetrics {
@@ -96,6 +100,8 @@ impl WorkerMetrics {
             queue_workers: Family::default(),
             queue_stats_up: Gauge::default(),
             restarts: Counter::default(),
+            callback_statuses: Family::default(),
+            callbacks_dead: Counter::default(),
         };
         m.register();
         // Every queue and outcome shows from the first scrape, at zero.
@@ -164,6 +170,18 @@ impl WorkerMetrics {
             self.queue_stats_up.clone(),
         );
         r.register(
+            "callback_statuses",
+            "WhatsApp callback statuses applied, by outcome (moved, unchanged, unknown: not \
+             ours, foreign: ours but for another number or recipient, failed: could not be \
+             applied)",
+            self.callback_statuses.clone(),
+        );
+        r.register(
+            "callbacks_dead",
+            "Stored WhatsApp callbacks given up after CALLBACK_MAX_ATTEMPTS failed runs",
+            self.callbacks_dead.clone(),
+        );
+        r.register(
             "worker_restarts",
             "apalis workers of this process restarted after ending on an error",
             self.restarts.clone(),
@@ -214,6 +232,20 @@ impl WorkerMetrics {
             .inc();
     }
 
+    /// `n` callback statuses with this outcome.
+    pub fn callback_statuses(&self, outcome: &'static str, n: usize) {
+        if n > 0 {
+            let c = self
+                .callback_statuses
+                .get_or_create(&OutcomeLabel { outcome });
+            c.inc_by(n as u64);
+        }
+    }
+
+    pub fn callback_dead(&self) {
+        self.callbacks_dead.inc();
+    }
+
     pub fn restarted(&self) {
         self.restarts.inc();
     }
@@ -251,44 +283,5 @@ impl WorkerMetrics {
             }
         }
         metrics::render(&self.registry, accept)
-    }
-}
-
-#[derive(Clone, Copy)]
-pub enum JobOutcome {
-    Ok,
-    Error,
-    Panic,
-}
-
-impl JobOutcome {
-    const ALL: [JobOutcome; 3] = [JobOutcome::Ok, JobOutcome::Error, JobOutcome::Panic];
-
-    fn label(self) -> &'static str {
-        match self {
-            JobOutcome::Ok => "ok",
-            JobOutcome::Error => "error",
-            JobOutcome::Panic => "panic",
-        }
-    }
-}
-
-/// One queue's job counters; cloning shares them.
-#[derive(Clone)]
-pub struct QueueMetrics {
-    ok: Counter,
-    error: Counter,
-    panic: Counter,
-    duration: DurationHistogram,
-}
-
-impl QueueMetrics {
-    pub fn finished(&self, outcome: JobOutcome, took: Duration) {
-        match outcome {
-            JobOutcome::Ok => self.ok.inc(),
-            JobOutcome::Error => self.error.inc(),
-            JobOutcome::Panic => self.panic.inc(),
-        };
-        self.duration.observe(took);
     }
 }

@@ -183,7 +183,8 @@ const DELIVERY_GRACE_IDLE: chrono::Duration = chrono::Duration::seconds(10);
 /// and the round of `CALLBACK_ROUND` since its grace: within a round a push is a no-op
 /// while Redis holds that job, so a backlog gets at most one more job per callback per
 /// round, however many passes and workers look. A job Redis lost is pushed again at
-/// once; one that ran and gave up, in the next round.
+/// once; one that ran and failed, in the next round; a callback given up
+/// (`callbacks::dead_letter`), never.
 async fn unapplied_callbacks(ctx: &Ctx) -> Result<usize, WorkError> {
     let now = Utc::now();
     let rows: Vec<(CallbackId, chrono::DateTime<Utc>)> = whatsapp_callback::Entity::find()
@@ -191,6 +192,7 @@ async fn unapplied_callbacks(ctx: &Ctx) -> Result<usize, WorkError> {
         .column(whatsapp_callback::Column::Id)
         .column(whatsapp_callback::Column::ReceivedAt)
         .filter(whatsapp_callback::Column::ProcessedAt.is_null())
+        .filter(whatsapp_callback::Column::DeadAt.is_null())
         .filter(whatsapp_callback::Column::ReceivedAt.lt(now - CALLBACK_GRACE))
         .order_by_asc(whatsapp_callback::Column::ReceivedAt)
         .limit(500)

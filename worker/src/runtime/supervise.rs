@@ -23,8 +23,8 @@ use waplify_shared::queue::Liveness;
 
 use super::context::Ctx;
 use super::maintain;
-use super::metrics::JobOutcome;
 use super::poll::{TickOrWake, Wake};
+use super::queue_metrics::JobOutcome;
 use crate::backoff::Backoff;
 
 /// Restart delays: 100 ms doubling up to 5 s; reset after a minute of running.

@@ -1,4 +1,5 @@
-//! `whatsapp_callbacks` rows: verified callback bodies, kept until a worker applied them.
+//! `whatsapp_callbacks` rows: verified callback bodies, kept until a worker applied them
+//! (or gave them up: `dead_at`).
 
 use sea_orm::entity::prelude::*;
 
@@ -13,6 +14,11 @@ pub struct Model {
     pub body: String,
     pub processed_at: Option<DateTimeUtc>,
     pub summary: Option<String>,
+    /// Runs that failed to apply it.
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    /// Given up after too many failed runs: kept for operators, no longer retried.
+    pub dead_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ mod m20261126_000002_message_counts;
 #[allow(clippy::too_many_lines)]
 mod m20261126_000003_webhooks;
 mod m20261201_000004_lifecycle;
+mod m20261202_000005_callback_dead_letter;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_message_counts::Migration),
             Box::new(m20261126_000003_webhooks::Migration),
             Box::new(m20261201_000004_lifecycle::Migration),
+            Box::new(m20261202_000005_callback_dead_letter::Migration),
         ]
     }
 }
