@@ -27,6 +27,11 @@ async fn request_id_is_echoed_or_generated_and_api_version_is_set() {
     let resp = get("/api/v1/campaigns", mine).await.unwrap();
     assert_eq!(resp.headers()["x-request-id"], mine);
     assert_eq!(resp.headers()["api-version"], "v1");
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Bearer realm=\"waplify\""
+    );
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     let (status, body) = read(resp).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["request_id"], mine);

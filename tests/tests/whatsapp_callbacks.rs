@@ -29,6 +29,7 @@ async fn the_verification_handshake_echoes_the_challenge_only_for_our_token() {
         .await
         .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.headers()["x-content-type-options"], "nosniff");
     assert!(
         ok.headers()["content-type"]
             .to_str()
@@ -41,6 +42,10 @@ async fn the_verification_handshake_echoes_the_challenge_only_for_our_token() {
         "hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=test-verify-token",
         "hub.challenge=1&hub.verify_token=test-verify-token",
         "hub.mode=subscribe&hub.challenge=1",
+        // Meta's challenges are digits; anything else is never echoed.
+        "hub.mode=subscribe&hub.challenge=%3Cscript%3E&hub.verify_token=test-verify-token",
+        "hub.mode=subscribe&hub.challenge=12a&hub.verify_token=test-verify-token",
+        "hub.mode=subscribe&hub.challenge=&hub.verify_token=test-verify-token",
         "",
     ] {
         let (status, body) = app.get(&format!("{PATH}?{query}"), None).await;

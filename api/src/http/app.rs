@@ -107,6 +107,17 @@ async fn handle<E: Endpoint>(
         headers.insert("x-request-id", v);
     }
     headers.insert("api-version", HeaderValue::from_static(API_VERSION));
+    // No answer is ever meant to be sniffed into HTML (the handshake echoes input).
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    if resp.status() == StatusCode::UNAUTHORIZED && path != crate::whatsapp::routes::PATH {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"waplify\""),
+        );
+    }
     resp
 }
 

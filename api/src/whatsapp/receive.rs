@@ -30,7 +30,14 @@ pub fn verify(
     })?;
     let token_ok = token.is_some_and(|t| same_secret(t, expected));
     match (mode, token_ok, challenge) {
-        (Some("subscribe"), true, Some(challenge)) => Ok(challenge),
+        // Meta only ever sends digits; anything else is echoed to nobody.
+        (Some("subscribe"), true, Some(challenge))
+            if !challenge.is_empty()
+                && challenge.len() <= 64
+                && challenge.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Ok(challenge)
+        }
         _ => Err(forbidden()),
     }
 }

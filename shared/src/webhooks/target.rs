@@ -67,6 +67,9 @@ impl AllowedNetworks {
         if !matches!(url.scheme(), "http" | "https") {
             return Err("must be an http or https URL".into());
         }
+        if url.port() == Some(0) {
+            return Err("must not use port 0".into());
+        }
         match url.host() {
             None => Err("must name a host".into()),
             Some(Host::Ipv4(ip)) => self.check_ip(IpAddr::V4(ip)),
@@ -148,6 +151,16 @@ mod tests {
 
     fn check(policy: AllowedNetworks, url: &str) -> Result<(), String> {
         policy.check_url(&Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn refuses_port_zero() {
+        let p = AllowedNetworks::default();
+        assert_eq!(
+            check(p, "https://example.com:0/h"),
+            Err("must not use port 0".into())
+        );
+        assert_eq!(check(p, "https://example.com:8443/h"), Ok(()));
     }
 
     #[test]
