@@ -41,6 +41,7 @@ impl Application {
             inbound: config.inbound,
             rate_limit: config.rate_limit,
             clock: config.common.clock.clone(),
+            metrics_token: config.common.metrics_token.clone(),
         };
         let bind = config.bind;
         let cannot = |e: std::io::Error| {

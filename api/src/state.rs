@@ -21,4 +21,6 @@ pub struct AppState {
     pub rate_limit: RateLimit,
     /// What schedules and sending windows are read against.
     pub clock: Clock,
+    /// `METRICS_TOKEN`, guarding `/metrics`.
+    pub metrics_token: Option<String>,
 }

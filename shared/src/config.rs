@@ -106,6 +106,9 @@ pub struct CommonConfig {
     /// What schedules and sending windows are read against: the system clock, which
     /// tests move ahead.
     pub clock: crate::clock::Clock,
+    /// `METRICS_TOKEN`: when set, `/metrics` (API and worker) answers only requests
+    /// with `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
 }
 
 impl CommonConfig {
@@ -143,6 +146,7 @@ impl CommonConfig {
             )?)
             .max(std::time::Duration::from_millis(100)),
             clock: crate::clock::Clock::system(),
+            metrics_token: optional("METRICS_TOKEN"),
         })
     }
 }

@@ -28,6 +28,17 @@ pub const LATENCY_BUCKETS: [f64; 13] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// Whether a scrape may read the metrics: always without a token (`METRICS_TOKEN`
+/// unset), else only with `Authorization: Bearer <token>`, compared in constant time.
+pub fn scrape_allowed(token: Option<&str>, authorization: Option<&str>) -> bool {
+    let Some(token) = token else {
+        return true;
+    };
+    authorization
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .is_some_and(|given| crate::signing::same_secret(given.trim(), token))
+}
+
 /// A new registry whose metric names get the `waplify_` prefix.
 pub fn registry() -> Registry {
     Registry::with_prefix(PREFIX)

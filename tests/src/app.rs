@@ -117,6 +117,7 @@ fn common(database_url: &str, redis_url: &str, prefix: &str, clock: &Clock) -> C
         // Generous on a loaded test machine; outage tests set their own.
         db_acquire_timeout: Duration::from_secs(10),
         clock: clock.clone(),
+        metrics_token: None,
     }
 }
 

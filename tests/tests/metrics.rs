@@ -240,3 +240,52 @@ fn jobs_and_provider_calls_are_counted(text: &str) {
     }
     assert_eq!(must(text, "waplify_worker_restarts_total"), 0.0);
 }
+
+/// A scrape's status and `WWW-Authenticate` header, with this `Authorization`.
+async fn scrape_with(url: &str, authorization: Option<&str>) -> (StatusCode, Option<String>) {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    let resp = req.send().await.expect("scrape");
+    let challenge = resp
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (resp.status(), challenge)
+}
+
+#[tokio::test]
+async fn a_metrics_token_guards_the_api_and_worker_metrics() {
+    let app = spawn_app().await;
+    let common = waplify_shared::config::CommonConfig {
+        metrics_token: Some("scrape-secret".into()),
+        ..app.common()
+    };
+    let api = app.instance_with(common.clone()).await;
+    let port = free_port();
+    let mut cfg = app.worker_config("http://127.0.0.1:9");
+    cfg.common = common;
+    cfg.metrics_bind = Some(format!("127.0.0.1:{port}"));
+    let worker = app.start_worker(cfg).await;
+    let worker_url = format!("http://127.0.0.1:{port}/metrics");
+    eventually(Duration::from_secs(10), "the metrics listener", || async {
+        reqwest::get(&worker_url).await.ok()
+    })
+    .await;
+    for url in [api.url("/metrics"), worker_url] {
+        for refused in [None, Some("Bearer wrong"), Some("scrape-secret")] {
+            let (status, challenge) = scrape_with(&url, refused).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{url} {refused:?}");
+            assert_eq!(challenge.as_deref(), Some("Bearer realm=\"waplify\""));
+        }
+        let (status, _) = scrape_with(&url, Some("Bearer scrape-secret")).await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+    }
+    // Without a token, the API's metrics stay open.
+    assert_eq!(
+        scrape_with(&app.url("/metrics"), None).await.0,
+        StatusCode::OK
+    );
+    worker.shutdown().await;
+}

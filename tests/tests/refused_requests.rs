@@ -180,7 +180,11 @@ async fn bad_endpoints_are_refused_and_nothing_is_stored() {
             400,
             "Invalid url",
         ),
-        (with("url", json!("https://example.com:0/h")), 403, "must not use port 0"),
+        (
+            with("url", json!("https://example.com:0/h")),
+            403,
+            "must not use port 0",
+        ),
         (with("url", json!("not a url")), 400, "Invalid url"),
         (with("url", json!("http://[fd00::1]/h")), 400, "Invalid url"),
         (with("url", json!("http://a:99999/h")), 400, "Invalid url"),

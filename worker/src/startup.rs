@@ -90,6 +90,7 @@ impl Worker {
             tasks.spawn(metrics_server::serve(
                 ctx.metrics.clone(),
                 ctx.queues.clone(),
+                cfg.common.metrics_token.clone(),
                 bind,
                 stopped.clone(),
             ));

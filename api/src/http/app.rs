@@ -37,12 +37,15 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
     let docs_endpoint = poem::endpoint::make_sync(move |_| poem::web::Html(docs.clone()));
     let metrics = Arc::new(HttpMetrics::new());
     let scraped = metrics.clone();
+    let token = state.metrics_token.clone();
     let metrics_endpoint = poem::endpoint::make_sync(move |req| {
-        let accept = req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok());
-        let (content_type, body) = scraped.render(accept);
+        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        if !waplify_shared::metrics::scrape_allowed(token.as_deref(), header(header::AUTHORIZATION))
+        {
+            return ApiError::new(StatusCode::UNAUTHORIZED, "Invalid or missing metrics token")
+                .into_response();
+        }
+        let (content_type, body) = scraped.render(header(header::ACCEPT));
         Response::builder().content_type(content_type).body(body)
     });
     let app = Route::new()

@@ -3,12 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::http::header;
+use poem::http::{StatusCode, header};
 use poem::listener::TcpListener;
 use poem::web::Data;
 use poem::{EndpointExt, Request, Response, Route, Server, handler};
 use tokio::sync::watch;
 
+use waplify_shared::metrics;
 use waplify_shared::queue::Queues;
 
 use super::metrics::WorkerMetrics;
@@ -24,14 +25,21 @@ pub fn bind_setting(value: &str) -> Option<String> {
 struct Scraped {
     metrics: Arc<WorkerMetrics>,
     queues: Queues,
+    /// `METRICS_TOKEN`.
+    token: Option<String>,
 }
 
 #[handler]
 async fn metrics_endpoint(req: &Request, scraped: Data<&Scraped>) -> Response {
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if !metrics::scrape_allowed(scraped.token.as_deref(), header(header::AUTHORIZATION)) {
+        return Response::builder()
+            .status(StatusCode::UNAUTHORIZED)
+            .header(header::WWW_AUTHENTICATE, "Bearer realm=\"waplify\"")
+            .content_type("application/json")
+            .body(r#"{"error":"unauthorized","message":"Invalid or missing metrics token"}"#);
+    }
+    let accept = header(header::ACCEPT);
     let (content_type, body) = scraped.metrics.scrape(&scraped.queues, accept).await;
     Response::builder().content_type(content_type).body(body)
 }
@@ -45,13 +53,18 @@ fn health_endpoint() -> poem::web::Json<serde_json::Value> {
 pub async fn serve(
     metrics: Arc<WorkerMetrics>,
     queues: Queues,
+    token: Option<String>,
     bind: String,
     mut stop: watch::Receiver<bool>,
 ) {
     let app = Route::new()
         .at("/metrics", poem::get(metrics_endpoint))
         .at("/health", poem::get(health_endpoint))
-        .data(Scraped { metrics, queues });
+        .data(Scraped {
+            metrics,
+            queues,
+            token,
+        });
     tracing::info!(%bind, "metrics listener");
     let result = Server::new(TcpListener::bind(bind.clone()))
         .run_with_graceful_shutdown(
