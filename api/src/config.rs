@@ -3,6 +3,7 @@
 use waplify_shared::config::{self, CommonConfig, ConfigError};
 
 use crate::http::ratelimit::{DEFAULT_PER_MINUTE, RateLimit};
+use crate::http::serve::Limits;
 
 /// `WHATSAPP_VERIFY_TOKEN` and `WHATSAPP_APP_SECRET`: what WhatsApp's callbacks are
 /// checked against. Without them the handshake is refused and no callback is stored.
@@ -20,6 +21,8 @@ pub struct ApiConfig {
     pub inbound: InboundConfig,
     /// `API_RATE_LIMIT_PER_MINUTE`, per API key (0 turns it off).
     pub rate_limit: RateLimit,
+    /// Connection limits (see `http::serve`).
+    pub limits: Limits,
 }
 
 impl ApiConfig {
@@ -35,6 +38,31 @@ impl ApiConfig {
                 "API_RATE_LIMIT_PER_MINUTE",
                 DEFAULT_PER_MINUTE,
             )?),
+            limits: limits()?,
         })
     }
+}
+
+/// `API_HEADER_READ_TIMEOUT_SECS`, `API_IDLE_TIMEOUT_SECS`, `API_MAX_CONNECTIONS`.
+fn limits() -> Result<Limits, ConfigError> {
+    let d = Limits::default();
+    let secs = |name: &'static str, default: std::time::Duration| {
+        let n: u64 = config::parse(name, default.as_secs())?;
+        if n == 0 {
+            return Err(ConfigError::new(name, "must be at least 1"));
+        }
+        Ok(std::time::Duration::from_secs(n))
+    };
+    let max_connections: usize = config::parse("API_MAX_CONNECTIONS", d.max_connections)?;
+    if max_connections == 0 {
+        return Err(ConfigError::new(
+            "API_MAX_CONNECTIONS",
+            "must be at least 1",
+        ));
+    }
+    Ok(Limits {
+        header_read_timeout: secs("API_HEADER_READ_TIMEOUT_SECS", d.header_read_timeout)?,
+        idle_timeout: secs("API_IDLE_TIMEOUT_SECS", d.idle_timeout)?,
+        max_connections,
+    })
 }

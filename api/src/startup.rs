@@ -4,9 +4,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
-
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 use waplify_shared::config::ConfigError;
 use waplify_shared::db;
@@ -14,13 +11,15 @@ use waplify_shared::queue::{self, Queues};
 
 use crate::config::ApiConfig;
 use crate::http::app::build_app;
+use crate::http::serve::{self, Limits};
 use crate::state::AppState;
 
 /// A connected API with its listener bound, not serving yet.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
     address: SocketAddr,
     state: AppState,
+    limits: Limits,
 }
 
 impl Application {
@@ -47,19 +46,15 @@ impl Application {
         let cannot = |e: std::io::Error| {
             ConfigError::new("API_BIND", format!("cannot serve on {bind}: {e}"))
         };
-        let acceptor = TcpListener::bind(bind.clone())
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(bind.clone())
             .await
             .map_err(cannot)?;
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .ok_or_else(|| cannot(std::io::Error::other("no TCP address")))?;
+        let address = listener.local_addr().map_err(cannot)?;
         Ok(Application {
-            acceptor,
+            listener,
             address,
             state,
+            limits: config.limits,
         })
     }
 
@@ -70,12 +65,6 @@ impl Application {
 
     /// Serves until `shutdown` completes, then lets requests in hand finish (10 s).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                build_app(self.state),
-                shutdown,
-                Some(Duration::from_secs(10)),
-            )
-            .await
+        serve::serve(self.listener, build_app(self.state), self.limits, shutdown).await
     }
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use waplify_api::http::ratelimit::RateLimit;
+use waplify_api::http::serve::Limits;
 use waplify_api::{ApiConfig, Application, InboundConfig};
 use waplify_shared::clock::Clock;
 use waplify_shared::config::CommonConfig;
@@ -83,7 +84,7 @@ async fn spawn(redis_url: &str, networks: AllowedNetworks, rate_limit: RateLimit
         webhook_networks: networks,
         ..common(&tdb.url, redis_url, &prefix, &clock)
     };
-    let (client, server) = serve(common, rate_limit).await;
+    let (client, server) = serve(common, rate_limit, Limits::default()).await;
     TestApp {
         client,
         tdb,
@@ -126,12 +127,14 @@ fn common(database_url: &str, redis_url: &str, prefix: &str, clock: &Clock) -> C
 async fn serve(
     common: CommonConfig,
     rate_limit: RateLimit,
+    limits: Limits,
 ) -> (Client, tokio::task::JoinHandle<()>) {
     let config = ApiConfig {
         common,
         bind: "127.0.0.1:0".into(),
         inbound: test_inbound(),
         rate_limit,
+        limits,
     };
     let app = Application::build(config)
         .await
@@ -199,13 +202,19 @@ impl TestApp {
 
     /// Another API instance beside this one (same database, Redis and prefix).
     pub async fn another_instance(&self, rate_limit: RateLimit) -> Instance {
-        let (client, server) = serve(self.common(), rate_limit).await;
+        let (client, server) = serve(self.common(), rate_limit, Limits::default()).await;
+        Instance { client, server }
+    }
+
+    /// Another API instance with connection limits of its own.
+    pub async fn instance_with_limits(&self, limits: Limits) -> Instance {
+        let (client, server) = serve(self.common(), roomy_rate_limit(), limits).await;
         Instance { client, server }
     }
 
     /// Another API instance with settings of its own (a database URL through a proxy).
     pub async fn instance_with(&self, common: CommonConfig) -> Instance {
-        let (client, server) = serve(common, roomy_rate_limit()).await;
+        let (client, server) = serve(common, roomy_rate_limit(), Limits::default()).await;
         Instance { client, server }
     }
 

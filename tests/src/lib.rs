@@ -6,6 +6,7 @@
 //! `TEST_POSTGRES_URL` and `TEST_REDIS_URL`. A service that is not there fails the
 //! test: nothing is skipped.
 
+pub mod admin_cli;
 pub mod app;
 pub mod chaos;
 pub mod client;

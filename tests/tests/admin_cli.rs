@@ -1,52 +1,9 @@
 //! `waplify-admin`, run as a process: JSON on stdout, one line on stderr and a non-zero
 //! exit on error.
 
-use std::process::Command;
-
 use reqwest::StatusCode;
-use serde_json::Value;
-use waplify_tests::procs::bin;
+use waplify_tests::admin_cli::{fails, ok};
 use waplify_tests::{TestApp, spawn_app};
-
-struct Run {
-    ok: bool,
-    json: Value,
-    stderr: String,
-}
-
-fn admin(db_url: &str, args: &[&str]) -> Run {
-    let out = Command::new(bin("waplify-admin"))
-        .args(args)
-        .env("DATABASE_URL", db_url)
-        .env_remove("WAPLIFY_AUTO_MIGRATE")
-        .output()
-        .expect("run waplify-admin");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    Run {
-        ok: out.status.success(),
-        json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(db: &str, args: &[&str]) -> Value {
-    let r = admin(db, args);
-    assert!(r.ok, "{args:?} failed: {}", r.stderr);
-    r.json
-}
-
-fn fails(db: &str, args: &[&str], needle: &str) {
-    let r = admin(db, args);
-    assert!(!r.ok, "{args:?} should fail");
-    assert_eq!(r.json, Value::Null, "nothing on stdout on error");
-    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
-    assert!(r.stderr.starts_with("waplify-admin: "), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(needle),
-        "{args:?}: {} lacks {needle}",
-        r.stderr
-    );
-}
 
 #[tokio::test]
 async fn operator_commands_manage_accounts_keys_numbers_templates_and_credits() {

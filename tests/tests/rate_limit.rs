@@ -179,7 +179,7 @@ async fn two_api_instances_on_one_redis_share_a_keys_budget() {
 async fn keys_have_budgets_of_their_own() {
     let app = spawn_app_limited(&redis_url(), RateLimit::per_minute(3)).await;
     let s = seed(&app.tdb.db, 100, 80).await;
-    let second = waplify_shared::admin::key_create(&app.tdb.db, &s.account_id)
+    let second = waplify_shared::admin::key_create(&app.tdb.db, &s.account_id, None)
         .await
         .unwrap()
         .api_key

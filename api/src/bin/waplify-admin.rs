@@ -72,6 +72,14 @@ enum KeyCmd {
     Create {
         #[arg(long)]
         account: String,
+        /// Stop working after this long: 90d, 12h, 30m, 2w.
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List an account's keys: prefix, state, created, last used, expiry, revoked.
+    List {
+        #[arg(long)]
+        account: String,
     },
     /// Revoke the key with this prefix (`wapl_` + 8 characters).
     Revoke {
@@ -207,20 +215,41 @@ async fn run(command: Command) -> Result<Value, AdminError> {
         Command::Account(AccountCmd::Show { account }) => {
             json(admin::account_show(&db, &account).await)
         }
-        Command::Key(KeyCmd::Create { account }) => json(admin::key_create(&db, &account).await),
+        Command::Key(KeyCmd::Create {
+            account,
+            expires_in,
+        }) => json(admin::key_create(&db, &account, expires_in.as_deref()).await),
+        Command::Key(KeyCmd::List { account }) => json(admin::key_list(&db, &account).await),
         Command::Key(KeyCmd::Revoke { key_prefix }) => {
             json(admin::key_revoke(&db, &key_prefix).await)
         }
-        Command::Number(NumberCmd::Add {
+        Command::Number(cmd) => run_number(&db, cmd).await,
+        Command::Template(cmd) => run_template(&db, cmd).await,
+        Command::Credits(CreditsCmd::Add { account, amount }) => {
+            json(admin::credits_add(&db, &account, amount).await)
+        }
+        Command::Callbacks(CallbacksCmd::Dead { limit }) => {
+            json(admin::callbacks_dead(&db, limit).await)
+        }
+        Command::Callbacks(CallbacksCmd::Retry { id, .. }) => {
+            json(admin::callbacks_retry(&db, id.as_deref()).await)
+        }
+        Command::Demo { state_file } => json(admin::demo(&db, &state_file).await),
+    }
+}
+
+async fn run_number(db: &db::Db, cmd: NumberCmd) -> Result<Value, AdminError> {
+    match cmd {
+        NumberCmd::Add {
             account,
             phone_number_id,
             access_token,
             display_phone,
             mps,
             inactive,
-        }) => json(
+        } => json(
             admin::number_add(
-                &db,
+                db,
                 NewNumber {
                     account: &account,
                     phone_number_id: &phone_number_id,
@@ -232,10 +261,15 @@ async fn run(command: Command) -> Result<Value, AdminError> {
             )
             .await,
         ),
-        Command::Number(NumberCmd::SetStatus { id, status }) => {
-            json(admin::number_set_status(&db, &id, &status).await)
+        NumberCmd::SetStatus { id, status } => {
+            json(admin::number_set_status(db, &id, &status).await)
         }
-        Command::Template(TemplateCmd::Add {
+    }
+}
+
+async fn run_template(db: &db::Db, cmd: TemplateCmd) -> Result<Value, AdminError> {
+    match cmd {
+        TemplateCmd::Add {
             account,
             name,
             language,
@@ -245,9 +279,9 @@ async fn run(command: Command) -> Result<Value, AdminError> {
             body_vars,
             header_vars,
             number,
-        }) => json(
+        } => json(
             admin::template_add(
-                &db,
+                db,
                 NewTemplate {
                     account: &account,
                     name: &name,
@@ -262,19 +296,9 @@ async fn run(command: Command) -> Result<Value, AdminError> {
             )
             .await,
         ),
-        Command::Template(TemplateCmd::SetStatus { id, status }) => {
-            json(admin::template_set_status(&db, &id, &status).await)
+        TemplateCmd::SetStatus { id, status } => {
+            json(admin::template_set_status(db, &id, &status).await)
         }
-        Command::Credits(CreditsCmd::Add { account, amount }) => {
-            json(admin::credits_add(&db, &account, amount).await)
-        }
-        Command::Callbacks(CallbacksCmd::Dead { limit }) => {
-            json(admin::callbacks_dead(&db, limit).await)
-        }
-        Command::Callbacks(CallbacksCmd::Retry { id, .. }) => {
-            json(admin::callbacks_retry(&db, id.as_deref()).await)
-        }
-        Command::Demo { state_file } => json(admin::demo(&db, &state_file).await),
     }
 }
 

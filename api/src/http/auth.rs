@@ -1,12 +1,12 @@
-//! Bearer authentication: the key is hashed and looked up; the key itself is never
-//! stored. A malformed key is rejected without touching the database. A known key's
+//! Bearer authentication: the key is hashed and looked up (revoked and expired keys
+//! are unknown keys: the same 401); the key itself is never stored. A malformed key is rejected without touching the database. A known key's
 //! request is then counted against its rate limit (`ratelimit`).
 
 use chrono::{Duration, Utc};
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use waplify_shared::apikey::ApiKey;
@@ -44,6 +44,11 @@ async fn check(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let row = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(key.hash()))
         .filter(api_key::Column::RevokedAt.is_null())
+        .filter(
+            api_key::Column::ExpiresAt
+                .is_null()
+                .or(api_key::Column::ExpiresAt.gt(Utc::now())),
+        )
         .one(&state.db)
         .await
         .map_err(ApiError::from)?

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod conn_guard;
 pub mod envelope;
 pub mod error_map;
 pub mod errors;
@@ -17,6 +18,7 @@ pub mod paging;
 pub mod ratelimit;
 pub mod raw_json;
 pub mod request_id;
+pub mod serve;
 pub mod spec;
 pub mod tags;
 pub mod text;

@@ -1,18 +1,18 @@
-//! Accounts, their API keys and their credits.
+//! Accounts and their credits (their keys are in `keys`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     TransactionTrait,
 };
 use serde::Serialize;
 
+use super::keys::{KeyInfo, insert_key};
 use super::{AdminError, existing_account, refuse};
-use crate::apikey::{ApiKey, PREFIX_LEN};
+use crate::apikey::ApiKey;
 use crate::db::entities::{account, api_key, template, whatsapp_number};
 use crate::db::{Db, begin_write};
-use crate::ids::{AccountId, KeyId, NumberId, TemplateId};
+use crate::ids::{AccountId, NumberId, TemplateId};
 use crate::ledger;
 use crate::status::{HeaderFormat, NumberStatus, TemplateStatus};
 
@@ -21,22 +21,6 @@ pub struct AccountCreated {
     pub account_id: AccountId,
     /// Shown only here; only its hash is stored.
     pub api_key: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct KeyCreated {
-    pub account_id: AccountId,
-    pub key_id: KeyId,
-    pub key_prefix: String,
-    pub api_key: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct KeyRevoked {
-    pub revoked: bool,
-    pub key_prefix: String,
-    pub key_id: KeyId,
-    pub account_id: AccountId,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,15 +39,6 @@ pub struct AccountShown {
     pub keys: Vec<KeyInfo>,
     pub numbers: Vec<NumberInfo>,
     pub templates: Vec<TemplateInfo>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct KeyInfo {
-    pub key_id: KeyId,
-    pub key_prefix: String,
-    pub created_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,7 +87,7 @@ pub async fn account_create(
     })
     .exec_without_returning(&txn)
     .await?;
-    insert_key(&txn, &id, &key).await?;
+    insert_key(&txn, &id, &key, None).await?;
     if credits > 0 {
         top_up(&txn, &id, credits, "initial credits").await?;
     }
@@ -121,26 +96,6 @@ pub async fn account_create(
         account_id: id,
         api_key: key.expose().to_owned(),
     })
-}
-
-async fn insert_key<C: ConnectionTrait>(
-    db: &C,
-    account: &AccountId,
-    key: &ApiKey,
-) -> Result<KeyId, AdminError> {
-    let id = KeyId::generate();
-    api_key::Entity::insert(api_key::ActiveModel {
-        id: Set(id.clone()),
-        account_id: Set(account.clone()),
-        key_prefix: Set(key.prefix().to_owned()),
-        key_hash: Set(key.hash()),
-        created_at: Set(Utc::now()),
-        revoked_at: Set(None),
-        last_used_at: Set(None),
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(id)
 }
 
 async fn top_up<C: ConnectionTrait>(
@@ -159,53 +114,6 @@ async fn top_up<C: ConnectionTrait>(
     ledger::apply(db, entry, Utc::now())
         .await?
         .ok_or_else(|| AdminError(format!("account {account} not found")))
-}
-
-pub async fn key_create(db: &Db, account_raw: &str) -> Result<KeyCreated, AdminError> {
-    let account = existing_account(db, account_raw).await?;
-    let key = ApiKey::generate();
-    let id = insert_key(db, &account.id, &key).await?;
-    Ok(KeyCreated {
-        account_id: account.id,
-        key_id: id,
-        key_prefix: key.prefix().to_owned(),
-        api_key: key.expose().to_owned(),
-    })
-}
-
-pub async fn key_revoke(db: &Db, prefix: &str) -> Result<KeyRevoked, AdminError> {
-    let prefix = prefix.trim();
-    if prefix.len() < PREFIX_LEN || !prefix.starts_with("wapl_") {
-        return refuse(format!(
-            "--key-prefix must be the first {PREFIX_LEN} characters of a key (as `account show` lists them)"
-        ));
-    }
-    let prefix = &prefix[..PREFIX_LEN];
-    let active = api_key::Entity::find()
-        .filter(api_key::Column::KeyPrefix.eq(prefix))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .all(db)
-        .await?;
-    match active.as_slice() {
-        [] => refuse(format!("no active key with prefix {prefix}")),
-        [one] => {
-            api_key::Entity::update_many()
-                .col_expr(api_key::Column::RevokedAt, Expr::value(Utc::now()))
-                .filter(api_key::Column::Id.eq(one.id.clone()))
-                .exec(db)
-                .await?;
-            Ok(KeyRevoked {
-                revoked: true,
-                key_prefix: prefix.to_owned(),
-                key_id: one.id.clone(),
-                account_id: one.account_id.clone(),
-            })
-        }
-        many => refuse(format!(
-            "{} active keys share prefix {prefix}; revoke by a longer prefix is not possible, rotate the account's keys",
-            many.len()
-        )),
-    }
 }
 
 pub async fn credits_add(
@@ -249,22 +157,13 @@ pub async fn account_show(db: &Db, account_raw: &str) -> Result<AccountShown, Ad
         name: account.name,
         balance: account.balance,
         created_at: account.created_at,
-        keys: keys.into_iter().map(KeyInfo::from).collect(),
+        keys: keys
+            .into_iter()
+            .map(|k| KeyInfo::of(k, Utc::now()))
+            .collect(),
         numbers: numbers.into_iter().map(NumberInfo::from).collect(),
         templates: templates.into_iter().map(TemplateInfo::from).collect(),
     })
-}
-
-impl From<api_key::Model> for KeyInfo {
-    fn from(k: api_key::Model) -> KeyInfo {
-        KeyInfo {
-            key_id: k.id,
-            key_prefix: k.key_prefix,
-            created_at: k.created_at,
-            revoked_at: k.revoked_at,
-            last_used_at: k.last_used_at,
-        }
-    }
 }
 
 impl From<whatsapp_number::Model> for NumberInfo {

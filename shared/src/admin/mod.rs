@@ -6,17 +6,21 @@
 mod accounts;
 mod callbacks;
 mod demo;
+mod keys;
 mod numbers;
 mod templates;
 
 pub use accounts::{
-    AccountCreated, AccountShown, CreditsAdded, KeyCreated, KeyInfo, KeyRevoked, NumberInfo,
-    TemplateInfo, account_create, account_show, credits_add, key_create, key_revoke,
+    AccountCreated, AccountShown, CreditsAdded, NumberInfo, TemplateInfo, account_create,
+    account_show, credits_add,
 };
 pub use callbacks::{
     CallbacksRearmed, DeadCallback, DeadCallbacks, callbacks_dead, callbacks_retry,
 };
 pub use demo::{Demo, demo};
+pub use keys::{
+    KeyCreated, KeyInfo, KeyList, KeyRevoked, key_create, key_list, key_revoke, parse_duration,
+};
 pub use numbers::{NewNumber, NumberSet, number_add, number_set_status};
 pub use templates::{NewTemplate, TemplateSet, template_add, template_set_status};
 

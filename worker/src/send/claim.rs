@@ -3,11 +3,16 @@
 //! racing for one campaign, never send a message twice.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QuerySelect};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement, SimpleExpr,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use waplify_shared::clock::Clock;
-use waplify_shared::db::entities::{campaign, message};
+use waplify_shared::db::entities::{campaign, message, whatsapp_callback};
 use waplify_shared::db::{Db, begin_write};
 use waplify_shared::ids::{CampaignId, MessageId};
 use waplify_shared::status::{CampaignStatus, MessageStatus};
@@ -64,6 +69,9 @@ pub async fn batch(
         .and_where(message::Column::NextAttemptAt.lte(now))
         .order_by(message::Column::NextAttemptAt, Order::Asc)
         .limit(limit);
+    if let Some(held) = held_due(db).await? {
+        due.and_where(held);
+    }
     if db.get_database_backend() == DbBackend::Postgres {
         // Lanes of one campaign take disjoint batches instead of queueing on row locks.
         due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
@@ -88,7 +96,32 @@ pub async fn one(
         .and_where(message::Column::CampaignId.eq(campaign_id.clone()))
         .and_where(message::Column::Status.eq(MessageStatus::Pending))
         .and_where(message::Column::NextAttemptAt.lte(now + chrono::Duration::seconds(1)));
+    if let Some(held) = held_due(db).await? {
+        due.and_where(held);
+    }
     take(db, clock, worker, (campaign_id, None), due, lease).await
+}
+
+/// A message held for its status callback (`pending` under a claim token: its lease
+/// expired, or its outcome was unknown) is due only once every callback received
+/// before its hold ended has been applied: WhatsApp's `sent` status for it may be in
+/// that backlog, and sending before reading it would send the recipient twice.
+/// `None` when no callback waits.
+async fn held_due(db: &Db) -> Result<Option<SimpleExpr>, DbErr> {
+    let oldest: Option<DateTime<Utc>> = whatsapp_callback::Entity::find()
+        .select_only()
+        .column(whatsapp_callback::Column::ReceivedAt)
+        .filter(whatsapp_callback::Column::ProcessedAt.is_null())
+        .filter(whatsapp_callback::Column::DeadAt.is_null())
+        .order_by_asc(whatsapp_callback::Column::ReceivedAt)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(oldest.map(|cutoff| {
+        message::Column::Claim
+            .is_null()
+            .or(message::Column::NextAttemptAt.lte(cutoff))
+    }))
 }
 
 /// First checks, in the claim's transaction, that the campaign is running and inside

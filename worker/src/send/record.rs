@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait};
 
 use waplify_shared::db::entities::{message, provider_call};
 use waplify_shared::db::sql::case_by;
@@ -46,6 +46,8 @@ type Failure = (Option<i32>, String);
 struct Sorted {
     sent: Vec<(MessageId, String)>,
     retry: Vec<(MessageId, DateTime<Utc>, Failure)>,
+    /// The retries held for a status callback: they keep their claim token.
+    held: Vec<MessageId>,
     failed: Vec<(MessageId, Failure)>,
     fatal: Option<Failure>,
     calls: Vec<provider_call::ActiveModel>,
@@ -70,7 +72,12 @@ pub async fn record(
         .apply(&txn, sets_sent(&sorted.sent, now), now, Late::Land)
         .await?;
     let retried = out(MessageStatus::Pending, details_retry(&sorted.retry))
-        .apply(&txn, sets_retry(&sorted.retry), now, Late::Stay)
+        .apply(
+            &txn,
+            sets_retry(&sorted.retry, &sorted.held),
+            now,
+            Late::Stay,
+        )
         .await?;
     let failed = out(MessageStatus::Failed, details_failed(&sorted.failed))
         .apply(&txn, sets_failed(&sorted.failed, now), now, Late::Land)
@@ -131,6 +138,9 @@ fn sort(campaign_id: &CampaignId, outcomes: Vec<Outcome>, now: DateTime<Utc>) ->
             Verdict::Sent { wamid } => out.sent.push((id, wamid.clone())),
             Verdict::Retry { delay } | Verdict::Hold { delay } => {
                 let at = now + chrono::Duration::from_std(*delay).unwrap_or_default();
+                if matches!(o.verdict, Verdict::Hold { .. }) {
+                    out.held.push(id.clone());
+                }
                 out.retry.push((id, at, failure));
             }
             Verdict::Failed | Verdict::GaveUp => out.failed.push((id, failure)),
@@ -188,7 +198,12 @@ fn details_retry(retry: &[(MessageId, DateTime<Utc>, Failure)]) -> HashMap<Messa
         .collect()
 }
 
-fn sets_retry(retry: &[(MessageId, DateTime<Utc>, Failure)]) -> Vec<(message::Column, SimpleExpr)> {
+/// A held message keeps its claim token: that marks it as waiting for its status
+/// callback (see `claim`), and lets its own late result still land.
+fn sets_retry(
+    retry: &[(MessageId, DateTime<Utc>, Failure)],
+    held: &[MessageId],
+) -> Vec<(message::Column, SimpleExpr)> {
     vec![
         (
             message::Column::NextAttemptAt,
@@ -202,7 +217,15 @@ fn sets_retry(retry: &[(MessageId, DateTime<Utc>, Failure)]) -> Vec<(message::Co
             message::Column::ErrorMessage,
             by_id(retry.iter().map(|r| (r.0.clone(), r.2.1.clone()))),
         ),
-        (message::Column::Claim, Expr::value(Option::<String>::None)),
+        (
+            message::Column::Claim,
+            Expr::case(
+                message::Column::Id.is_in(held.iter().cloned()),
+                Expr::col(message::Column::Claim),
+            )
+            .finally(Expr::value(Option::<String>::None))
+            .into(),
+        ),
         (message::Column::LeaseUntil, null_time()),
     ]
 }

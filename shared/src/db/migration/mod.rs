@@ -10,6 +10,7 @@ mod m20261126_000002_message_counts;
 mod m20261126_000003_webhooks;
 mod m20261201_000004_lifecycle;
 mod m20261202_000005_callback_dead_letter;
+mod m20261202_000006_key_expiry;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_webhooks::Migration),
             Box::new(m20261201_000004_lifecycle::Migration),
             Box::new(m20261202_000005_callback_dead_letter::Migration),
+            Box::new(m20261202_000006_key_expiry::Migration),
         ]
     }
 }
