@@ -43,7 +43,8 @@ impl ApiConfig {
     }
 }
 
-/// `API_HEADER_READ_TIMEOUT_SECS`, `API_IDLE_TIMEOUT_SECS`, `API_MAX_CONNECTIONS`.
+/// `API_HEADER_READ_TIMEOUT_SECS`, `API_REQUEST_TIMEOUT_SECS`, `API_IDLE_TIMEOUT_SECS`,
+/// `API_MAX_CONNECTIONS`.
 fn limits() -> Result<Limits, ConfigError> {
     let d = Limits::default();
     let secs = |name: &'static str, default: std::time::Duration| {
@@ -54,14 +55,15 @@ fn limits() -> Result<Limits, ConfigError> {
         Ok(std::time::Duration::from_secs(n))
     };
     let max_connections: usize = config::parse("API_MAX_CONNECTIONS", d.max_connections)?;
-    if max_connections == 0 {
+    if !(1..=1_000_000).contains(&max_connections) {
         return Err(ConfigError::new(
             "API_MAX_CONNECTIONS",
-            "must be at least 1",
+            "must be between 1 and 1000000",
         ));
     }
     Ok(Limits {
         header_read_timeout: secs("API_HEADER_READ_TIMEOUT_SECS", d.header_read_timeout)?,
+        request_timeout: secs("API_REQUEST_TIMEOUT_SECS", d.request_timeout)?,
         idle_timeout: secs("API_IDLE_TIMEOUT_SECS", d.idle_timeout)?,
         max_connections,
     })

@@ -33,6 +33,7 @@ async fn stalled_connections_are_closed() {
     let api = app
         .instance_with_limits(Limits {
             header_read_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(2),
             max_connections: 64,
         })
@@ -71,7 +72,11 @@ async fn one_connection_over_the_cap_is_answered_503_and_closed() {
     for _ in 0..3 {
         held.push(connect(&base).await);
     }
+    // It sends its request, as a client would, and still reads the answer.
     let mut over = connect(&base).await;
+    over.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let answer = until_closed(&mut over).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert_eq!(json_body(&answer)["error"], "service_unavailable");
@@ -113,6 +118,7 @@ async fn a_kept_alive_connection_may_wait_longer_than_the_head_timeout() {
     let api = app
         .instance_with_limits(Limits {
             header_read_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(120),
             max_connections: 64,
         })

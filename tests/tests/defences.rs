@@ -152,19 +152,20 @@ async fn leases_run_out_mid_call(
     n: usize,
 ) -> (String, String, Fake, waplify_worker::Worker) {
     let s = seed(&app.tdb.db, 1000, 1000).await;
+    // Calls take 8 s: room for the test's expiry and a reconcile pass on a loaded machine.
     let fake = Fake::new(FakeConfig {
-        latency_ms: 4000,
+        latency_ms: 8000,
         ..Default::default()
     });
     let (url, _task) = fake.serve("127.0.0.1:0").await.unwrap();
     let mut cfg = app.worker_config(&url);
-    cfg.provider_timeout = Duration::from_secs(10);
-    cfg.lease = Duration::from_secs(25);
+    cfg.provider_timeout = Duration::from_secs(20);
+    cfg.lease = Duration::from_secs(45);
     cfg.unknown_hold = hold;
     let worker = app.start_worker(cfg).await;
     let id = app.create_campaign(&s.api_key, n).await;
     assert_eq!(app.send(&s.api_key, &id).await.0, StatusCode::ACCEPTED);
-    eventually(Duration::from_secs(30), "every call out", || async {
+    eventually(Duration::from_secs(60), "every call out", || async {
         (fake.counters().requests >= n as u64).then_some(())
     })
     .await;
@@ -196,7 +197,7 @@ async fn a_result_that_arrives_after_its_lease_lands_and_nobody_is_sent_twice() 
     // The reconciler holds the expired messages under the same claim token; the
     // results, a few seconds late, land from there.
     let stats = app
-        .wait_for_status(&key, &id, "completed", Duration::from_secs(50))
+        .wait_for_status(&key, &id, "completed", Duration::from_secs(90))
         .await;
     assert_eq!(stats["sent_count"], n as i64, "{stats}");
     let expired = moves(&app, &id, "sending", "pending").await;
@@ -216,7 +217,7 @@ async fn a_late_result_after_another_claim_changes_nothing() {
     // results may come after the new claims: fenced out, counted nowhere.
     let (key, id, _fake, worker) = leases_run_out_mid_call(&app, Duration::ZERO, n).await;
     let stats = app
-        .wait_for_status(&key, &id, "completed", Duration::from_secs(60))
+        .wait_for_status(&key, &id, "completed", Duration::from_secs(120))
         .await;
     assert_eq!(stats["sent_count"], n as i64, "{stats}");
     assert_eq!(

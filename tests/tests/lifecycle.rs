@@ -117,7 +117,9 @@ fn scale(var: &str, default: usize) -> usize {
 #[tokio::test]
 async fn pause_and_resume_cycles_send_every_recipient_exactly_once() {
     let app = spawn_app().await;
-    let s = seed(&app.tdb.db, 100_000, 1000).await;
+    // 300 a second: between seeing a step reached and pausing, a loaded machine must
+    // not let the whole campaign finish.
+    let s = seed(&app.tdb.db, 100_000, 300).await;
     let (fake, url) = fake(20).await;
     let workers = [
         app.start_worker(app.worker_config(&url)).await,

@@ -127,10 +127,14 @@ async fn handle<E: Endpoint>(
 /// Refuses a JSON body with NUL in a string or a key given twice (see `json_guard`).
 /// Meta's signed callbacks are stored exactly as they came; the worker reads them.
 async fn guard_json(req: &mut Request) -> Result<(), ApiError> {
+    // What poem-openapi's `Json` takes: `application/json` and `application/*+json`.
     let json = req
         .content_type()
         .and_then(|ct| ct.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .is_some_and(|e| {
+            e == "application/json" || (e.starts_with("application/") && e.ends_with("+json"))
+        });
     if !json || req.uri().path() == crate::whatsapp::routes::PATH {
         return Ok(());
     }

@@ -29,6 +29,8 @@ pub struct Activity {
     opened: Instant,
     last_ms: Arc<AtomicU64>,
     head_since_ms: Arc<AtomicU64>,
+    /// Since its head arrived, until its answer starts: a request in hand.
+    request_since_ms: Arc<AtomicU64>,
 }
 
 impl Default for Activity {
@@ -44,6 +46,7 @@ impl Activity {
             opened: Instant::now(),
             last_ms: Arc::new(AtomicU64::new(0)),
             head_since_ms: Arc::new(AtomicU64::new(0)),
+            request_since_ms: Arc::new(AtomicU64::new(NO_HEAD)),
         }
     }
 
@@ -63,7 +66,16 @@ impl Activity {
 
     /// How long the head being read has taken so far, if one is.
     pub fn head_for(&self) -> Option<Duration> {
-        match self.head_since_ms.load(Ordering::Relaxed) {
+        self.since(&self.head_since_ms)
+    }
+
+    /// How long the request in hand (body and handling) has taken so far, if one is.
+    pub fn request_for(&self) -> Option<Duration> {
+        self.since(&self.request_since_ms)
+    }
+
+    fn since(&self, mark: &AtomicU64) -> Option<Duration> {
+        match mark.load(Ordering::Relaxed) {
             NO_HEAD => None,
             since => Some(Duration::from_millis(self.now_ms().saturating_sub(since))),
         }
@@ -122,11 +134,15 @@ impl<T> Guarded<T> {
         for &b in bytes {
             *size += 1;
             *last4 = (*last4 << 8) | u32::from(b);
-            if *last4 == u32::from_be_bytes(*b"\r\n\r\n") {
+            // hyper also takes a bare `\n\n` or `\n\r\n` as the end of a head.
+            let end = *last4 == u32::from_be_bytes(*b"\r\n\r\n")
+                || *last4 & 0xffff == 0x0a0a
+                || *last4 & 0xff_ffff == 0x0a_0d0a;
+            if end {
                 self.head = Head::Done;
-                self.activity
-                    .head_since_ms
-                    .store(NO_HEAD, Ordering::Relaxed);
+                let a = &self.activity;
+                a.head_since_ms.store(NO_HEAD, Ordering::Relaxed);
+                a.request_since_ms.store(a.now_ms(), Ordering::Relaxed);
                 return;
             }
             if *first && *size > MAX_HEAD_BYTES {
@@ -144,6 +160,8 @@ impl<T> Guarded<T> {
     fn written(&mut self, data: &[u8]) {
         let final_status = data.len() > 9 && data.starts_with(b"HTTP/1.1 ") && data[9] != b'1';
         if final_status && matches!(self.head, Head::Done) {
+            let a = &self.activity;
+            a.request_since_ms.store(NO_HEAD, Ordering::Relaxed);
             self.head = Head::Reading {
                 size: 0,
                 last4: 0,

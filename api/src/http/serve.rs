@@ -5,8 +5,10 @@
 //!
 //! - A request head must arrive within `header_read_timeout` of its first byte (of the
 //!   connection's start, for the first one).
-//! - A connection silent both ways for `idle_timeout` (a kept-alive connection with no
-//!   next request, a body that stopped coming, a client that stopped reading) is closed.
+//! - A request's body and handling must be done within `request_timeout` of its head
+//!   (a body trickled in byte by byte holds no connection longer).
+//! - Between requests, a connection silent both ways for `idle_timeout` (a kept-alive
+//!   connection with no next request, a client that stopped reading) is closed.
 //! - At most `max_connections` are open; one more is answered `503` and closed.
 //! - A first request head over 64 KiB is answered `431` (`conn_guard`).
 
@@ -19,16 +21,18 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use poem::endpoint::BoxEndpoint;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Response};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use super::conn_guard::{Activity, Guarded};
 
-/// `API_HEADER_READ_TIMEOUT_SECS`, `API_IDLE_TIMEOUT_SECS`, `API_MAX_CONNECTIONS`.
+/// `API_HEADER_READ_TIMEOUT_SECS`, `API_REQUEST_TIMEOUT_SECS`, `API_IDLE_TIMEOUT_SECS`,
+/// `API_MAX_CONNECTIONS`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
 }
@@ -37,11 +41,24 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
             // Above the 60 s idle timeout of common load balancers, which reuse their
             // connections to us: we must not close one they are about to use.
             idle_timeout: Duration::from_secs(75),
             max_connections: 1024,
         }
+    }
+}
+
+impl Limits {
+    /// Whether a connection has outstayed a limit: a head too slow, a request (body
+    /// and handling) too long, or, between requests, silence too long.
+    fn overdue(&self, a: &Activity) -> bool {
+        let head = a.head_for();
+        let request = a.request_for();
+        head.is_some_and(|t| t >= self.header_read_timeout)
+            || request.is_some_and(|t| t >= self.request_timeout)
+            || (head.is_none() && request.is_none() && a.silent_for() >= self.idle_timeout)
     }
 }
 
@@ -66,6 +83,7 @@ where
         Arc::new(app.into_endpoint().map_to_response().boxed());
     let local = listener.local_addr()?;
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(64));
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
@@ -82,7 +100,13 @@ where
             () = &mut shutdown => break,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tokio::spawn(refuse_busy(stream));
+            // Answered by a few tasks at most; beyond them, just closed.
+            if let Ok(refusing) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse_busy(stream).await;
+                    drop(refusing);
+                });
+            }
             continue;
         };
         let conn = Conn {
@@ -97,6 +121,8 @@ where
             drop(slot);
         });
     }
+    // New connections are refused at once from here, not left in the backlog.
+    drop(listener);
     let _ = stop_tx.send(true);
     // Every connection gives its slot back when it ends.
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
@@ -104,7 +130,9 @@ where
     Ok(())
 }
 
-/// One more connection than allowed: a short `503`, then closed.
+/// One more connection than allowed: a short `503`, then closed, after reading what
+/// the client sent meanwhile (closing on unread bytes would reset the connection
+/// before the client read the answer).
 async fn refuse_busy(mut stream: tokio::net::TcpStream) {
     tracing::warn!("connection refused: API_MAX_CONNECTIONS are open");
     let body = r#"{"error":"service_unavailable","message":"Too many open connections; try again shortly"}"#;
@@ -113,11 +141,20 @@ async fn refuse_busy(mut stream: tokio::net::TcpStream) {
          content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
-    let write = async {
+    let answer_then_drain = async {
         stream.write_all(answer.as_bytes()).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        let mut sink = [0u8; 8192];
+        let mut drained = 0;
+        while drained < 64 * 1024 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => drained += n,
+            }
+        }
+        Ok::<_, std::io::Error>(())
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), answer_then_drain).await;
 }
 
 struct Conn {
@@ -153,13 +190,11 @@ impl Conn {
         builder.header_read_timeout(None).keep_alive(true);
         let conn = builder.serve_connection(io, service);
         tokio::pin!(conn);
-        let (idle, head) = (self.limits.idle_timeout, self.limits.header_read_timeout);
         loop {
             tokio::select! {
                 _ = conn.as_mut() => return,
                 () = tokio::time::sleep(CHECK_EVERY) => {
-                    let slow_head = activity.head_for().is_some_and(|t| t >= head);
-                    if slow_head || activity.silent_for() >= idle {
+                    if self.limits.overdue(&activity) {
                         return; // dropping the connection closes it
                     }
                 }

@@ -15,6 +15,9 @@ pub mod counts;
 pub mod entities;
 pub mod migration;
 pub mod sql;
+mod transient;
+
+pub use transient::is_transient;
 
 pub use migration::Migrator;
 

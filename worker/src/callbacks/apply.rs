@@ -14,8 +14,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::whatsapp_callback;
+use waplify_shared::db::{begin_write, is_transient};
 use waplify_shared::ids::CallbackId;
 use waplify_shared::jobs::ApplyCallback;
 use waplify_shared::transition::{Report, Senders};
@@ -33,14 +33,14 @@ use crate::send::finalize;
 const TRIES: u32 = 5;
 
 pub async fn handle(job: ApplyCallback, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDynError> {
-    // Two callbacks about the same messages can deadlock on PostgreSQL; the loser's
-    // transaction rolled back whole, so it simply runs again.
+    // A deadlock, a lost connection or a busy database rolled the transaction back
+    // whole: the run simply goes again, and is not held against the callback.
     let what = format!("applying callback {}", job.callback_id);
     let error = match retry_rolled_back(TRIES, &what, || apply(&ctx, &job.callback_id)).await {
         Ok((_, None)) => return Ok(()),
         Ok((_, Some(poison))) => poison.to_string(),
-        Err(WorkError::Db(e)) if statuses::unreachable(&e) => {
-            // Not the callback's fault: the reconciler queues it again, uncounted.
+        Err(WorkError::Db(e)) if is_transient(&e) => {
+            // Still unprocessed in SQL: the reconciler queues it again, uncounted.
             tracing::warn!(callback_id = %job.callback_id, "applying a callback failed: {e}");
             return Ok(());
         }
@@ -89,13 +89,19 @@ pub async fn apply(
     }
     done.exec(&txn).await?;
     txn.commit().await?;
-    for (outcome, n) in [
-        ("moved", out.moved),
-        ("unchanged", out.unchanged),
-        ("unknown", out.unknown),
-        ("foreign", out.foreign),
-        ("failed", out.failed),
-    ] {
+    // Counted once: a run that leaves the callback unprocessed runs again.
+    let counted = if run.last_error.is_none() {
+        [
+            ("moved", out.moved),
+            ("unchanged", out.unchanged),
+            ("unknown", out.unknown),
+            ("foreign", out.foreign),
+        ]
+        .to_vec()
+    } else {
+        vec![("moved", out.moved), ("failed", out.failed)]
+    };
+    for (outcome, n) in counted {
         ctx.metrics.callback_statuses(outcome, n);
     }
     // A settled straggler or a late failure may be what a campaign waited for.

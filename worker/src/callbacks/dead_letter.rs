@@ -16,28 +16,38 @@ use crate::runtime::context::Ctx;
 /// The longest error text kept.
 const ERROR_CHARS: usize = 1000;
 
-/// Counts a failed run of `id`; gives it up at the limit. Returns whether it did.
+/// Counts a failed run of `id`; gives it up at the limit, in the same statement, so
+/// two runs failing at once cannot step past the limit. Returns whether it did.
 pub async fn failed(ctx: &Ctx, id: &CallbackId, error: &str) -> Result<bool, DbErr> {
-    let Some(row) = Entity::find_by_id(id.clone()).one(&ctx.db).await? else {
-        return Ok(false);
-    };
-    if row.processed_at.is_some() || row.dead_at.is_some() {
-        return Ok(false);
-    }
-    let dead = row.attempts + 1 >= ctx.cfg.callback_attempts;
     let error: String = error.replace('\0', "").chars().take(ERROR_CHARS).collect();
-    Entity::update_many()
+    let now = Utc::now();
+    let counted = Entity::update_many()
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .col_expr(Column::LastError, Expr::value(error.clone()))
-        .col_expr(Column::DeadAt, Expr::value(dead.then(Utc::now)))
+        .col_expr(
+            Column::DeadAt,
+            Expr::case(
+                Expr::col(Column::Attempts)
+                    .add(1)
+                    .gte(ctx.cfg.callback_attempts),
+                Expr::value(now),
+            )
+            .finally(Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .into(),
+        )
         .filter(Column::Id.eq(id.clone()))
         .filter(Column::ProcessedAt.is_null())
         .filter(Column::DeadAt.is_null())
         .exec(&ctx.db)
         .await?;
-    if dead {
-        ctx.metrics.callback_dead();
-        tracing::error!(callback_id = %id, attempts = row.attempts + 1, "a WhatsApp callback was given up: {error}");
+    if counted.rows_affected == 0 {
+        return Ok(false);
     }
-    Ok(dead)
+    let row = Entity::find_by_id(id.clone()).one(&ctx.db).await?;
+    let Some(row) = row.filter(|r| r.dead_at.is_some()) else {
+        return Ok(false);
+    };
+    ctx.metrics.callback_dead();
+    tracing::error!(callback_id = %id, attempts = row.attempts, "a WhatsApp callback was given up: {error}");
+    Ok(true)
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 
-use waplify_shared::db::begin_write;
+use waplify_shared::db::{begin_write, is_transient};
 use waplify_shared::ids::CampaignId;
 use waplify_shared::sending::refund;
 use waplify_shared::status::MessageStatus;
@@ -33,7 +33,9 @@ pub struct Run {
 }
 
 /// Applies every status; `out` counts what landed and what failed. An error is
-/// returned only when the database cannot be reached at all (nothing is poison then).
+/// returned only for a moment's failure (`db::is_transient`: a lost connection, a
+/// deadlock, a busy database), for the whole run to be tried again uncounted; only a
+/// status that fails on its own for another reason is poison.
 pub async fn apply_all(
     ctx: &Ctx,
     reports: &[Report],
@@ -48,7 +50,7 @@ pub async fn apply_all(
                 out.add(&counts);
                 run.touched.extend(moved);
             }
-            Err(e) if unreachable(&e) => return Err(e),
+            Err(e) if is_transient(&e) => return Err(e),
             Err(_) => {
                 for one in chunk {
                     match in_txn(ctx, std::slice::from_ref(one), senders, now).await {
@@ -56,7 +58,7 @@ pub async fn apply_all(
                             out.add(&counts);
                             run.touched.extend(moved);
                         }
-                        Err(e) if unreachable(&e) => return Err(e),
+                        Err(e) if is_transient(&e) => return Err(e),
                         Err(e) => {
                             tracing::warn!(wamid = %one.wamid, "a WhatsApp status could not be applied: {e}");
                             out.failed += 1;
@@ -68,11 +70,6 @@ pub async fn apply_all(
         }
     }
     Ok(run)
-}
-
-/// A database that cannot be reached: every status would fail alike.
-pub fn unreachable(e: &DbErr) -> bool {
-    matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
 }
 
 /// Some statuses in one transaction, with the refund of late failures.

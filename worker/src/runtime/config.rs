@@ -118,7 +118,7 @@ impl WorkerConfig {
                 batch_size: concurrency,
             },
             callback_attempts: positive("CALLBACK_MAX_ATTEMPTS", d.callback_attempts as usize)?
-                as i32,
+                .min(1001) as i32,
             webhook_concurrency: positive("WEBHOOK_CONCURRENCY", d.webhook_concurrency)?,
             name: instance_name(&config::string("WORKER_NAME", &d.name)),
             metrics_bind: super::metrics_server::bind_setting(&config::string(
@@ -131,6 +131,12 @@ impl WorkerConfig {
             return Err(ConfigError::new(
                 "SEND_LEASE_SECS",
                 "must be more than twice PROVIDER_TIMEOUT_MS, or live claims would expire",
+            ));
+        }
+        if cfg.callback_attempts > 1000 {
+            return Err(ConfigError::new(
+                "CALLBACK_MAX_ATTEMPTS",
+                "must be at most 1000",
             ));
         }
         if cfg.batch_size > 1000 {

@@ -256,15 +256,16 @@ async fn orphaned_deliveries(ctx: &Ctx) -> Result<usize, WorkError> {
 }
 
 async fn has_due(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, WorkError> {
-    let due = message::Entity::find()
+    let mut due = message::Entity::find()
         .select_only()
         .column(message::Column::Id)
         .filter(message::Column::CampaignId.eq(campaign_id.clone()))
         .filter(message::Column::Status.eq(MessageStatus::Pending))
-        .filter(message::Column::NextAttemptAt.lte(Utc::now()))
-        .limit(1)
-        .into_tuple::<MessageId>()
-        .one(&ctx.db)
-        .await?;
+        .filter(message::Column::NextAttemptAt.lte(Utc::now()));
+    // Due as a claim sees it: held messages wait for the callback backlog.
+    if let Some(held) = crate::send::claim::held_due(&ctx.db).await? {
+        due = due.filter(held);
+    }
+    let due = due.limit(1).into_tuple::<MessageId>().one(&ctx.db).await?;
     Ok(due.is_some())
 }

@@ -32,7 +32,9 @@ pub struct Claimed {
 #[derive(Debug)]
 pub struct Claim {
     pub token: String,
-    /// Until when the messages are this claim's; results must be on record before.
+    /// Until when the messages are this claim's in `sending`; after it they are held
+    /// in `pending` under the same token (see `runtime::leases`), where results may
+    /// still land until the hold ends.
     pub lease_until: DateTime<Utc>,
     pub messages: Vec<Claimed>,
     /// Why nothing was claimed although messages may be due.
@@ -107,7 +109,7 @@ pub async fn one(
 /// before its hold ended has been applied: WhatsApp's `sent` status for it may be in
 /// that backlog, and sending before reading it would send the recipient twice.
 /// `None` when no callback waits.
-async fn held_due(db: &Db) -> Result<Option<SimpleExpr>, DbErr> {
+pub async fn held_due(db: &Db) -> Result<Option<SimpleExpr>, DbErr> {
     let oldest: Option<DateTime<Utc>> = whatsapp_callback::Entity::find()
         .select_only()
         .column(whatsapp_callback::Column::ReceivedAt)
