@@ -84,7 +84,7 @@ pub async fn apply(
         )
         .filter(whatsapp_callback::Column::Id.eq(callback_id.clone()))
         .filter(whatsapp_callback::Column::ProcessedAt.is_null());
-    if run.last_error.is_none() {
+    if run.last_error.is_none() && run.transient.is_none() {
         done = done.col_expr(whatsapp_callback::Column::ProcessedAt, Expr::value(now));
     }
     done.exec(&txn).await?;
@@ -110,7 +110,10 @@ pub async fn apply(
             finalize::refund_late(ctx, &campaign_id).await?;
         }
     }
-    Ok((out, run.last_error))
+    match (run.last_error, run.transient) {
+        (None, Some(transient)) => Err(transient.into()),
+        (poison, _) => Ok((out, poison)),
+    }
 }
 
 /// Every status of the body, in wamid order: two callbacks about the same messages

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 
-use waplify_shared::db::{begin_write, is_transient};
+use waplify_shared::db::{begin_write, is_transient, is_unavailable};
 use waplify_shared::ids::CampaignId;
 use waplify_shared::sending::refund;
 use waplify_shared::status::MessageStatus;
@@ -28,14 +28,18 @@ const CHUNK: usize = 25;
 pub struct Run {
     /// Campaigns that may now be complete.
     pub touched: BTreeSet<CampaignId>,
-    /// Why the last status that failed on its own failed.
+    /// Why the last status that failed on its own failed (poison).
     pub last_error: Option<DbErr>,
+    /// A status that failed on its own for the moment's reason (a deadlock): the
+    /// callback runs again, and this is not held against it.
+    pub transient: Option<DbErr>,
 }
 
 /// Applies every status; `out` counts what landed and what failed. An error is
-/// returned only for a moment's failure (`db::is_transient`: a lost connection, a
-/// deadlock, a busy database), for the whole run to be tried again uncounted; only a
-/// status that fails on its own for another reason is poison.
+/// returned only when the database cannot be reached. A chunk that fails otherwise
+/// is applied one status per transaction; a status that then fails for the moment's
+/// reason (`db::is_transient`: a deadlock, a busy database) leaves the callback for
+/// another run, uncounted; one that fails for another reason is poison.
 pub async fn apply_all(
     ctx: &Ctx,
     reports: &[Report],
@@ -50,7 +54,7 @@ pub async fn apply_all(
                 out.add(&counts);
                 run.touched.extend(moved);
             }
-            Err(e) if is_transient(&e) => return Err(e),
+            Err(e) if is_unavailable(&e) => return Err(e),
             Err(_) => {
                 for one in chunk {
                     match in_txn(ctx, std::slice::from_ref(one), senders, now).await {
@@ -58,7 +62,8 @@ pub async fn apply_all(
                             out.add(&counts);
                             run.touched.extend(moved);
                         }
-                        Err(e) if is_transient(&e) => return Err(e),
+                        Err(e) if is_unavailable(&e) => return Err(e),
+                        Err(e) if is_transient(&e) => run.transient = Some(e),
                         Err(e) => {
                             tracing::warn!(wamid = %one.wamid, "a WhatsApp status could not be applied: {e}");
                             out.failed += 1;

@@ -107,8 +107,9 @@ pub async fn one(
 /// A message held for its status callback (`pending` under a claim token: its lease
 /// expired, or its outcome was unknown) is due only once every callback received
 /// before its hold ended has been applied: WhatsApp's `sent` status for it may be in
-/// that backlog, and sending before reading it would send the recipient twice.
-/// `None` when no callback waits.
+/// that backlog, and sending before reading it would send the recipient twice. The
+/// wait ends five minutes after the hold anyway, so a backlog that does not drain
+/// delays held messages but cannot stop a campaign. `None` when no callback waits.
 pub async fn held_due(db: &Db) -> Result<Option<SimpleExpr>, DbErr> {
     let oldest: Option<DateTime<Utc>> = whatsapp_callback::Entity::find()
         .select_only()
@@ -119,10 +120,14 @@ pub async fn held_due(db: &Db) -> Result<Option<SimpleExpr>, DbErr> {
         .into_tuple()
         .one(db)
         .await?;
+    // The wait is bounded: a backlog that does not drain must not hold a message for
+    // ever.
+    let longest = Utc::now() - chrono::Duration::minutes(5);
     Ok(oldest.map(|cutoff| {
         message::Column::Claim
             .is_null()
             .or(message::Column::NextAttemptAt.lte(cutoff))
+            .or(message::Column::NextAttemptAt.lte(longest))
     }))
 }
 
