@@ -80,3 +80,27 @@ pub fn notification(statuses: Vec<Value>, messages: Vec<Value>) -> Vec<u8> {
     .to_string()
     .into_bytes()
 }
+
+/// A verified callback body stored as the API stores one, received at `received_at`,
+/// not applied yet.
+pub async fn stored_callback(
+    db: &waplify_shared::db::Db,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> waplify_shared::ids::CallbackId {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let id = waplify_shared::ids::CallbackId::generate();
+    waplify_shared::db::entities::whatsapp_callback::ActiveModel {
+        id: Set(id.clone()),
+        received_at: Set(received_at),
+        body: Set("{}".into()),
+        processed_at: Set(None),
+        summary: Set(None),
+        attempts: Set(0),
+        last_error: Set(None),
+        dead_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .expect("a stored callback");
+    id
+}

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use waplify_shared::clock::Clock;
 use waplify_shared::db::entities::{message, whatsapp_callback};
-use waplify_shared::ids::{CallbackId, CampaignId};
+use waplify_shared::ids::CampaignId;
 use waplify_tests::client::phone;
+use waplify_tests::whatsapp::stored_callback;
 use waplify_tests::{seed, spawn_app};
 use waplify_worker::send::claim;
 
@@ -35,20 +36,7 @@ async fn a_held_message_waits_until_the_callbacks_before_its_hold_end_are_applie
         .exec(&app.tdb.db)
         .await
         .unwrap();
-    let callback = CallbackId::generate();
-    whatsapp_callback::ActiveModel {
-        id: Set(callback.clone()),
-        received_at: Set(Utc::now() - chrono::Duration::minutes(2)),
-        body: Set("{}".into()),
-        processed_at: Set(None),
-        summary: Set(None),
-        attempts: Set(0),
-        last_error: Set(None),
-        dead_at: Set(None),
-    }
-    .insert(&app.tdb.db)
-    .await
-    .unwrap();
+    let callback = stored_callback(&app.tdb.db, Utc::now() - chrono::Duration::minutes(2)).await;
     let campaign = CampaignId::parse(&id).unwrap();
     let claim = |name: &'static str| {
         let (db, campaign) = (app.tdb.db.clone(), campaign.clone());

@@ -8,11 +8,12 @@
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
-use waplify_shared::db::entities::{webhook_delivery, whatsapp_callback};
+use waplify_shared::db::entities::webhook_delivery;
 use waplify_shared::events::EventKind;
-use waplify_shared::ids::{CallbackId, DeliveryId, WebhookId};
+use waplify_shared::ids::{DeliveryId, WebhookId};
 use waplify_shared::jobs::{DeliverWebhook, QueueKind};
 use waplify_shared::status::DeliveryState;
+use waplify_tests::whatsapp::stored_callback;
 use waplify_tests::{TestApp, seed, spawn_app};
 use waplify_worker::runtime::context::Ctx;
 use waplify_worker::runtime::reconcile;
@@ -30,19 +31,11 @@ async fn a_callback_backlog_is_not_queued_again_while_its_jobs_wait() {
     let app = spawn_app().await;
     // Three stored callbacks, none applied, past the reconciler's grace.
     for _ in 0..3 {
-        whatsapp_callback::ActiveModel {
-            id: Set(CallbackId::generate()),
-            received_at: Set(chrono::Utc::now() - chrono::Duration::minutes(1)),
-            body: Set("{}".into()),
-            processed_at: Set(None),
-            summary: Set(None),
-            attempts: Set(0),
-            last_error: Set(None),
-            dead_at: Set(None),
-        }
-        .insert(&app.tdb.db)
-        .await
-        .unwrap();
+        stored_callback(
+            &app.tdb.db,
+            chrono::Utc::now() - chrono::Duration::minutes(1),
+        )
+        .await;
     }
     let ctx = reconciler(&app);
     assert_eq!(reconcile::pass(&ctx).await.unwrap().callbacks_pushed, 3);
