@@ -102,6 +102,20 @@ pub async fn adjust<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Locks the campaign's rows in this connection's shard (PostgreSQL), as `adjust` will:
+/// for a transaction that must take its locks in a fixed order (`transition::locks`).
+pub async fn lock<C: ConnectionTrait>(db: &C, campaign_id: &CampaignId) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    lock_shard(
+        db,
+        campaign_id,
+        Expr::cust(format!("(pg_backend_pid() % {SHARDS})")),
+    )
+    .await
+}
+
 /// Locks every existing row of the campaign's shard, in status order.
 async fn lock_shard<C: ConnectionTrait>(
     db: &C,

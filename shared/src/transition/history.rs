@@ -47,3 +47,38 @@ pub(super) async fn write<C: ConnectionTrait>(
     }
     Ok(())
 }
+
+/// One history row of a step of one message.
+pub(super) struct Row {
+    pub campaign_id: CampaignId,
+    pub message_id: MessageId,
+    pub from: MessageStatus,
+    pub to: MessageStatus,
+    pub detail: Option<String>,
+}
+
+/// Appends history rows of steps of any messages and statuses.
+pub(super) async fn write_rows<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<Row>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let rows: Vec<message_event::ActiveModel> = rows
+        .into_iter()
+        .map(|r| message_event::ActiveModel {
+            id: NotSet,
+            message_id: Set(r.message_id),
+            campaign_id: Set(r.campaign_id),
+            from_status: Set(Some(r.from)),
+            to_status: Set(r.to),
+            at: Set(now),
+            detail: Set(r.detail),
+        })
+        .collect();
+    for chunk in rows.chunks(2000) {
+        message_event::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}

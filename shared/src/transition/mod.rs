@@ -11,20 +11,26 @@
 //!   `campaign.*` event; cancelling one also cancels its unsent messages.
 //! - [`messages()`]: many messages of one campaign from one status to another (claims,
 //!   provider results, expired leases, a stopped campaign's leftovers).
-//! - [`reported()`]: one message moved forward by a WhatsApp status callback, filling
+//! - [`reported()`]: messages moved forward by the statuses of a WhatsApp callback, filling
 //!   the gap (`sent` to `read` also announces `delivered`), if the callback came for
 //!   that message's number (`bound`).
+//! - [`locks`]: the order in which a transaction moving several messages takes its
+//!   locks, so records and callbacks do not deadlock.
 //!
 //! It sits above `db` (tables, counts) and `webhooks` (the outbox); neither imports it.
 
 mod bound;
 mod campaign;
 mod history;
+pub mod locks;
 mod messages;
+mod report;
 mod reported;
+mod reported_walk;
 
 pub use bound::{Senders, same_recipient};
 pub use campaign::{CampaignMove, campaign, cancel_unsent};
 pub use history::Detail;
 pub use messages::{MessageMove, Moved, Target, messages};
-pub use reported::{Report, Settled, reported, steps};
+pub use report::{Report, Settled, steps};
+pub use reported::reported;

@@ -1,253 +1,141 @@
-//! One WhatsApp status onto one message, forward only. The move is a compare-and-set
-//! on the status the message was read in; whoever wins writes the history, the counts
-//! and the webhook events, and a jump fills the gap (`sent` to `read` also announces
-//! `delivered`). A late, repeated or backward status changes nothing.
+//! WhatsApp statuses onto our messages, forward only. Each message's write is a
+//! compare-and-set on the status it was read in; a write that lands brings the
+//! history, the counts and the webhook events with it, and a jump fills the gap
+//! (`sent` to `read` also announces `delivered`). A late, repeated or backward status
+//! changes nothing.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, UpdateMany};
 
-use super::bound::{Senders, same_recipient};
-use super::history::{self, Detail};
-use crate::db::counts;
+use super::bound::Senders;
+use super::history;
+use super::locks;
+use super::report::{Report, Settled};
+use super::reported_walk::{self, Move};
+use crate::db::counts::{self, Tally};
 use crate::db::entities::message;
-use crate::ids::{CampaignId, MessageId};
+use crate::ids::CampaignId;
 use crate::status::MessageStatus;
 use crate::webhooks::outbox::{self, Change};
 
-/// A status callback, parsed.
-#[derive(Clone, Debug)]
-pub struct Report {
-    pub wamid: String,
-    pub to: MessageStatus,
-    pub at: DateTime<Utc>,
-    /// Our message id, from `biz_opaque_callback_data`.
-    pub message_id: Option<MessageId>,
-    /// The number the notification is for (`metadata.phone_number_id`).
-    pub number: Option<String>,
-    /// Who the message went to (`recipient_id`).
-    pub recipient: Option<String>,
-    pub error_code: Option<i32>,
-    pub error_message: Option<String>,
-}
-
-/// What applying a report did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Settled {
-    /// Moved `from -> to`; `campaign_id` may now be complete.
-    Moved {
-        campaign_id: CampaignId,
-        from: MessageStatus,
-    },
-    /// Already there or past it.
-    Unchanged,
-    /// No message of ours has this wamid or id.
-    Unknown,
-    /// It names a message of ours, but came for another number (or, by our id, for
-    /// another recipient): ignored.
-    Foreign,
-}
-
-/// Rounds of compare-and-set before giving up to a writer that keeps winning.
-const ROUNDS: usize = 5;
-
-/// Applies `report` to the message it names (by wamid, else by our id), if the
-/// report is bound to it (see `bound`).
+/// Applies a chunk of reports, in order, each to the message it names (by wamid, else
+/// by our id) if the report is bound to it (see `bound`). Returns what each did.
+///
+/// The messages are read first, on PostgreSQL locked in id order with their
+/// campaigns' count shards after them (`locks`), so two chunks, or a chunk and a
+/// record, never wait on each other in crossed order; each moved message is then
+/// written once, and its history, counts and events go in a few statements per
+/// campaign instead of several per status.
 pub async fn reported<C: ConnectionTrait>(
     db: &C,
-    report: &Report,
+    reports: &[Report],
     senders: &mut Senders,
     now: DateTime<Utc>,
-) -> Result<Settled, DbErr> {
-    for round in 0..ROUNDS {
-        let Some((row, by_wamid)) = find(db, report).await? else {
-            return Ok(Settled::Unknown);
-        };
-        if round == 0 && !bound(db, &row, by_wamid, report, senders).await? {
-            return Ok(Settled::Foreign);
-        }
-        let from = row.status;
-        let Some(chain) = steps(from, report.to) else {
-            return Ok(Settled::Unchanged);
-        };
-        let moved = update(report, &chain, now)
-            .filter(message::Column::Id.eq(row.id.clone()))
-            .filter(message::Column::Status.eq(from))
+) -> Result<Vec<Settled>, DbErr> {
+    if reports.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = locks::named(db, reports).await?;
+    let walk = reported_walk::walk(db, rows, reports, senders).await?;
+    let mut settled = walk.settled;
+    let mut written = Vec::new();
+    for (id, mv) in walk.moves {
+        let moved = update(&mv, now)
+            .filter(message::Column::Id.eq(id))
+            .filter(message::Column::Status.eq(mv.row.status))
             .exec(db)
             .await?;
-        if moved.rows_affected != 1 {
-            continue;
+        if moved.rows_affected == 1 {
+            written.push(mv);
+        } else {
+            // Changed since it was read, which the row lock (PostgreSQL) or the write
+            // transaction (SQLite) rules out: as any lost compare-and-set, its
+            // reports changed nothing.
+            for i in mv.reports {
+                settled[i] = Settled::Unchanged;
+            }
         }
-        announce(db, &row, report, from, chain, now).await?;
-        return Ok(Settled::Moved {
-            campaign_id: row.campaign_id,
-            from,
-        });
     }
-    Ok(Settled::Unchanged)
+    announce(db, &written, now).await?;
+    Ok(settled)
 }
 
-/// The update of a report, without its guard: status, wamid, the time of every step.
-fn update(
-    report: &Report,
-    chain: &[MessageStatus],
-    now: DateTime<Utc>,
-) -> UpdateMany<message::Entity> {
+/// The update of one message: status, wamid, the time of every step, the error.
+fn update(mv: &Move, now: DateTime<Utc>) -> UpdateMany<message::Entity> {
     let mut update = message::Entity::update_many()
-        .col_expr(message::Column::Status, Expr::value(report.to))
+        .col_expr(message::Column::Status, Expr::value(mv.to))
         .col_expr(message::Column::UpdatedAt, Expr::value(now))
         .col_expr(message::Column::Claim, Expr::value(Option::<String>::None))
         .col_expr(
             message::Column::LeaseUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            message::Column::Wamid,
-            coalesce(message::Column::Wamid, report.wamid.clone().into()),
         );
-    for step in chain {
+    if let Some(wamid) = &mv.wamid {
+        update = update.col_expr(
+            message::Column::Wamid,
+            coalesce(message::Column::Wamid, wamid.clone().into()),
+        );
+    }
+    for (step, at) in &mv.times {
         let column = match step {
             MessageStatus::Sent => message::Column::SentAt,
             MessageStatus::Delivered => message::Column::DeliveredAt,
             MessageStatus::Read => message::Column::ReadAt,
             _ => message::Column::FailedAt,
         };
-        update = update.col_expr(column, coalesce(column, report.at.into()));
+        update = update.col_expr(column, coalesce(column, (*at).into()));
     }
-    if report.to == MessageStatus::Failed {
+    if let Some((code, message)) = &mv.error {
         update = update
-            .col_expr(message::Column::ErrorCode, Expr::value(report.error_code))
-            .col_expr(
-                message::Column::ErrorMessage,
-                Expr::value(report.error_message.clone()),
-            );
+            .col_expr(message::Column::ErrorCode, Expr::value(*code))
+            .col_expr(message::Column::ErrorMessage, Expr::value(message.clone()));
     }
     update
 }
 
-/// History row per step, the counts, and the events of every step.
+/// The history rows of every step, then per campaign (in id order, as the shards were
+/// locked) the counts and the events.
 async fn announce<C: ConnectionTrait>(
     db: &C,
-    row: &message::Model,
-    report: &Report,
-    from: MessageStatus,
-    chain: Vec<MessageStatus>,
+    written: &[Move],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let mut prev = from;
-    let mut changes = Vec::with_capacity(chain.len());
-    for step in chain {
-        let detail = match (step, &report.error_message) {
-            (MessageStatus::Failed, Some(msg)) => format!(
-                "callback: {}{msg}",
-                report
-                    .error_code
-                    .map(|c| format!("({c}) "))
-                    .unwrap_or_default()
-            ),
-            _ => "callback".to_owned(),
-        };
-        history::write(
-            db,
-            &row.campaign_id,
-            std::slice::from_ref(&row.id),
-            Some(prev),
-            step,
-            &Detail::Same(Some(detail)),
-            now,
-        )
-        .await?;
-        changes.push(Change {
-            message_id: row.id.clone(),
-            from: prev,
-            to: step,
-            at: report.at,
-        });
-        prev = step;
+    let mut rows = Vec::new();
+    for mv in written {
+        for s in &mv.steps {
+            rows.push(history::Row {
+                campaign_id: mv.row.campaign_id.clone(),
+                message_id: mv.row.id.clone(),
+                from: s.from,
+                to: s.to,
+                detail: Some(s.detail.clone()),
+            });
+        }
     }
-    counts::moved(db, &row.campaign_id, from, report.to, 1).await?;
-    outbox::message_events(db, &row.campaign_id, &changes, now).await?;
+    history::write_rows(db, rows, now).await?;
+    let mut campaigns: BTreeMap<CampaignId, (BTreeMap<Tally, i64>, Vec<Change>)> = BTreeMap::new();
+    for mv in written {
+        let (deltas, changes) = campaigns.entry(mv.row.campaign_id.clone()).or_default();
+        *deltas.entry(mv.row.status.into()).or_default() -= 1;
+        *deltas.entry(mv.to.into()).or_default() += 1;
+        changes.extend(mv.steps.iter().map(|s| Change {
+            message_id: mv.row.id.clone(),
+            from: s.from,
+            to: s.to,
+            at: s.at,
+        }));
+    }
+    for (campaign_id, (deltas, changes)) in campaigns {
+        let deltas: Vec<(Tally, i64)> = deltas.into_iter().collect();
+        counts::adjust(db, &campaign_id, &deltas).await?;
+        outbox::message_events(db, &campaign_id, &changes, now).await?;
+    }
     Ok(())
-}
-
-/// The statuses a message passes through from `from` to `to`, or `None` when the
-/// report is not ahead of it. `failed` is reached directly from any status before
-/// `delivered`; nothing leaves `failed`.
-pub fn steps(from: MessageStatus, to: MessageStatus) -> Option<Vec<MessageStatus>> {
-    use MessageStatus::*;
-    if !to.predecessors().contains(&from) {
-        return None;
-    }
-    if to == Failed {
-        return Some(vec![Failed]);
-    }
-    let start = from.rank()?.max(Sending.rank()?);
-    let end = to.rank()?;
-    Some(
-        [Sent, Delivered, Read]
-            .into_iter()
-            .filter(|s| s.rank().is_some_and(|r| r > start && r <= end))
-            .collect(),
-    )
-}
-
-/// The message a report names, and whether by its wamid (else by our id).
-async fn find<C: ConnectionTrait>(
-    db: &C,
-    r: &Report,
-) -> Result<Option<(message::Model, bool)>, DbErr> {
-    if let Some(m) = message::Entity::find()
-        .filter(message::Column::Wamid.eq(&r.wamid))
-        .one(db)
-        .await?
-    {
-        return Ok(Some((m, true)));
-    }
-    match &r.message_id {
-        Some(id) => Ok(message::Entity::find_by_id(id.clone())
-            .one(db)
-            .await?
-            .map(|m| (m, false))),
-        None => Ok(None),
-    }
-}
-
-/// A wamid is WhatsApp's own, so its number must match; our id can be set by any
-/// sender, so the recipient must match too.
-async fn bound<C: ConnectionTrait>(
-    db: &C,
-    row: &message::Model,
-    by_wamid: bool,
-    r: &Report,
-    senders: &mut Senders,
-) -> Result<bool, DbErr> {
-    let recipient_ok = by_wamid
-        || r.recipient
-            .as_deref()
-            .is_some_and(|p| same_recipient(&row.phone, p));
-    Ok(recipient_ok && senders.sent_from(db, row, r.number.as_deref()).await?)
 }
 
 fn coalesce(col: message::Column, value: sea_orm::Value) -> SimpleExpr {
     Func::coalesce([Expr::col(col), Expr::val(value)]).into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use MessageStatus::*;
-
-    #[test]
-    fn jumps_fill_the_gap_and_nothing_goes_back() {
-        assert_eq!(steps(Sent, Read), Some(vec![Delivered, Read]));
-        assert_eq!(steps(Sending, Delivered), Some(vec![Sent, Delivered]));
-        assert_eq!(steps(Pending, Read), Some(vec![Sent, Delivered, Read]));
-        assert_eq!(steps(Sent, Sent), None);
-        assert_eq!(steps(Read, Delivered), None);
-        assert_eq!(steps(Delivered, Sent), None);
-        assert_eq!(steps(Sent, Failed), Some(vec![Failed]));
-        assert_eq!(steps(Delivered, Failed), None);
-        assert_eq!(steps(Failed, Read), None);
-        assert_eq!(steps(Failed, Failed), None);
-    }
 }

@@ -104,8 +104,9 @@ async fn statuses<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<BTreeSet<CampaignId>, DbErr> {
     let mut touched = BTreeSet::new();
-    for report in reports {
-        match transition::reported(txn, report, senders, now).await? {
+    let settled = transition::reported(txn, reports, senders, now).await?;
+    for (report, settled) in reports.iter().zip(settled) {
+        match settled {
             Settled::Moved { campaign_id, from } => {
                 out.moved += 1;
                 if matches!(from, MessageStatus::Pending | MessageStatus::Sending)

@@ -13,6 +13,7 @@ use waplify_shared::db::sql::case_by;
 use waplify_shared::db::{Db, begin_write};
 use waplify_shared::ids::{CampaignId, MessageId};
 use waplify_shared::status::MessageStatus;
+use waplify_shared::transition;
 
 use super::claim::Claimed;
 use super::provider::{Answer, Call};
@@ -68,6 +69,7 @@ pub async fn record(
         details,
     };
     let txn = begin_write(db).await?;
+    transition::locks::messages(&txn, &sorted.ids()).await?;
     let sent = out(MessageStatus::Sent, details_sent(&sorted.sent))
         .apply(&txn, sets_sent(&sorted.sent, now), now, Late::Land)
         .await?;
@@ -105,6 +107,16 @@ pub async fn record(
             .collect(),
         fatal: sorted.fatal,
     })
+}
+
+impl Sorted {
+    /// Every message the record may move.
+    fn ids(&self) -> Vec<MessageId> {
+        let sent = self.sent.iter().map(|(id, _)| id);
+        let retry = self.retry.iter().map(|(id, _, _)| id);
+        let failed = self.failed.iter().map(|(id, _)| id);
+        sent.chain(retry).chain(failed).cloned().collect()
+    }
 }
 
 /// Groups the outcomes and builds their `provider_calls` rows.
