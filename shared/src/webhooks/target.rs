@@ -22,7 +22,8 @@ enum Class {
     Loopback,
     Private,
     LinkLocal,
-    /// Unspecified, broadcast, multicast, documentation and reserved ranges.
+    /// Unspecified, broadcast, multicast, documentation and reserved ranges, and IPv6
+    /// outside global unicast.
     Unroutable,
 }
 
@@ -105,8 +106,13 @@ fn classify(ip: IpAddr) -> Class {
                 Class::LinkLocal
             } else if first & 0xfe00 == 0xfc00 {
                 Class::Private
-            } else {
+            } else if first & 0xe000 == 0x2000 {
                 Class::Public
+            } else {
+                // Outside global unicast (2000::/3) nothing is on the internet, but
+                // some of it reaches inside: IPv4-compatible `::a.b.c.d`, site-local
+                // fec0::/10, local-use NAT64 64:ff9b:1::/48.
+                Class::Unroutable
             }
         }
     }
@@ -186,6 +192,12 @@ mod tests {
             "http://[::]/",
             "http://224.0.0.1/",
             "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[::127.0.0.1]/",
+            "http://[::ffff:0:7f00:1]/",
+            "http://[fec0::1]/",
+            "http://[64:ff9b:1::a9fe:a9fe]/",
+            "http://[100::1]/",
+            "http://[4000::]/",
         ] {
             assert!(check(p, url).is_err(), "{url} should be refused");
         }
