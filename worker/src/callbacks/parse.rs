@@ -73,13 +73,20 @@ fn text(v: Option<&Value>) -> Option<String> {
     v?.as_str().filter(|s| !s.contains('\0')).map(str::to_owned)
 }
 
-/// Unix seconds, sent as a string or a number.
+/// The last second of year 9999. WhatsApp reports no time before 1970 or after it,
+/// and PostgreSQL cannot store some of the times chrono can.
+const LATEST: i64 = 253_402_300_799;
+
+/// Unix seconds, sent as a string or a number; a time out of range counts as none.
 pub fn timestamp(v: Option<&Value>) -> Option<DateTime<Utc>> {
     let secs = match v? {
         Value::String(s) => s.parse::<i64>().ok()?,
         Value::Number(n) => n.as_i64()?,
         _ => return None,
     };
+    if !(0..=LATEST).contains(&secs) {
+        return None;
+    }
     Utc.timestamp_opt(secs, 0).single()
 }
 
