@@ -1,6 +1,7 @@
 //! Test support: isolated databases and Redis prefixes, the API and worker in-process
 //! or as real processes, a private `redis-server` for tests that break Redis, the
-//! fake WhatsApp Cloud API, signed WhatsApp callbacks, and the Redis ops scripts.
+//! fake WhatsApp Cloud API, signed WhatsApp callbacks, generators for property tests
+//! (`arbitrary`, `mutated`), and the Redis ops scripts.
 //!
 //! Services are found through `TEST_DATABASE` (`postgres`, the default, or `sqlite`),
 //! `TEST_POSTGRES_URL` and `TEST_REDIS_URL`. A service that is not there fails the
@@ -8,10 +9,12 @@
 
 pub mod admin_cli;
 pub mod app;
+pub mod arbitrary;
 pub mod chaos;
 pub mod client;
 pub mod fake;
 pub mod fake_callbacks;
+pub mod mutated;
 pub mod ops;
 pub mod procs;
 pub mod proxy;

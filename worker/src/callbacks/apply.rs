@@ -118,7 +118,7 @@ pub async fn apply(
 
 /// Every status of the body, in wamid order: two callbacks about the same messages
 /// take their row locks in the same order.
-fn reports(body: &Value, out: &mut Applied) -> Vec<Report> {
+pub fn reports(body: &Value, out: &mut Applied) -> Vec<Report> {
     let mut reports = Vec::new();
     for value in values(body) {
         for status in list(value, "statuses") {
