@@ -41,6 +41,7 @@ impl Application {
             rate_limit: config.rate_limit,
             clock: config.common.clock.clone(),
             metrics_token: config.common.metrics_token.clone(),
+            request_timeout: config.limits.request_timeout,
         };
         let bind = config.bind;
         let cannot = |e: std::io::Error| {

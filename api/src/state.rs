@@ -23,4 +23,7 @@ pub struct AppState {
     pub clock: Clock,
     /// `METRICS_TOKEN`, guarding `/metrics`.
     pub metrics_token: Option<String>,
+    /// `API_REQUEST_TIMEOUT_SECS`: no request runs longer, so an idempotency key in
+    /// progress for longer was abandoned.
+    pub request_timeout: std::time::Duration,
 }

@@ -6,6 +6,7 @@ openapi/openapi.json on the import path.
 """
 
 import os
+import uuid
 from http import HTTPStatus
 
 from waplify_send_client import AuthenticatedClient
@@ -68,11 +69,19 @@ with client as client:
     check(created.status_value == CampaignState.DRAFT, created)
     check(created.total_contacts == 2 and created.invalid_phones == ["oops"], created)
 
-    # Send it: 202 with the dispatch job's task id.
-    sent = send_campaign.sync_detailed(created.campaign_id, client=client)
+    # Send it: 202 with the dispatch job's task id. With an idempotency key, a retry
+    # gets the same answer, marked as replayed, and the campaign is sent once.
+    key = f"sdk-send-{uuid.uuid4()}"
+    sent = send_campaign.sync_detailed(created.campaign_id, client=client, idempotency_key=key)
     check(sent.status_code == HTTPStatus.ACCEPTED, sent)
     check(isinstance(sent.parsed, SendAcceptedResponse) and sent.parsed.task_id, sent)
     check(int(sent.headers["X-RateLimit-Remaining"]) >= 0, sent.headers)
+    check("Idempotent-Replayed" not in sent.headers, sent.headers)
+    again = send_campaign.sync_detailed(created.campaign_id, client=client, idempotency_key=key)
+    check(again.status_code == HTTPStatus.ACCEPTED, again)
+    check(isinstance(again.parsed, SendAcceptedResponse), again)
+    check(again.parsed.task_id == sent.parsed.task_id, again.parsed)
+    check(again.headers.get("Idempotent-Replayed") == "true", again.headers)
 
     # Read its stats.
     stats = get_campaign_stats.sync(created.campaign_id, client=client)

@@ -36,13 +36,23 @@ const campaignId: string = created.data.campaign_id;
 check(created.data.status_value === "draft", created.data);
 check(created.data.total_contacts === 2 && created.data.invalid_phones[0] === "oops", created.data);
 
-// Send it: 202 with the dispatch job's task id.
-const sent = await client.POST("/api/v1/campaigns/{campaign_id}/send", {
-  params: { path: { campaign_id: campaignId } },
-});
+// Send it: 202 with the dispatch job's task id. With an idempotency key, a retry gets
+// the same answer, marked as replayed, and the campaign is sent once.
+const sendOnce = {
+  params: {
+    path: { campaign_id: campaignId },
+    header: { "Idempotency-Key": `sdk-send-${campaignId}` },
+  },
+};
+const sent = await client.POST("/api/v1/campaigns/{campaign_id}/send", sendOnce);
 check(sent.response.status === 202 && sent.data, sent.error);
 check(sent.data.status === "accepted" && sent.data.task_id.length > 0, sent.data);
 check(Number(sent.response.headers.get("X-RateLimit-Remaining")) >= 0, "rate-limit headers");
+check(sent.response.headers.get("Idempotent-Replayed") === null, "a first answer");
+const again = await client.POST("/api/v1/campaigns/{campaign_id}/send", sendOnce);
+check(again.response.status === 202 && again.data, again.error);
+check(again.data.task_id === sent.data.task_id, again.data);
+check(again.response.headers.get("Idempotent-Replayed") === "true", "a replayed answer");
 
 // Read its stats.
 const stats = await client.GET("/api/v1/campaigns/{campaign_id}/stats", {

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod events;
+pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod ledger;

@@ -14,6 +14,7 @@ pub mod chaos;
 pub mod client;
 pub mod fake;
 pub mod fake_callbacks;
+pub mod idempotency;
 pub mod mutated;
 pub mod ops;
 pub mod procs;

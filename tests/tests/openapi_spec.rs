@@ -168,3 +168,53 @@ fn described_references_are_plain_references() {
     let spec: Value = serde_json::from_str(&waplify_api::http::spec::spec_json()).unwrap();
     walk(&spec, "");
 }
+
+#[test]
+fn every_keyed_post_takes_an_idempotency_key_and_documents_its_refusals() {
+    let spec: Value = serde_json::from_str(&waplify_api::http::spec::spec_json()).unwrap();
+    let mut taking = Vec::new();
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        let Some(op) = ops.get("post").filter(|op| !op["security"].is_null()) else {
+            continue;
+        };
+        let id = op["operationId"].as_str().unwrap();
+        taking.push(id);
+        let params = op["parameters"].as_array().unwrap();
+        let key = params
+            .iter()
+            .find(|p| p["name"] == "Idempotency-Key")
+            .unwrap_or_else(|| panic!("{id}: no Idempotency-Key"));
+        assert_eq!(key["in"], "header", "{id}");
+        assert_eq!(key["required"], false, "{id}");
+        assert_eq!(key["schema"]["maxLength"], 255, "{id}");
+        let responses = op["responses"].as_object().unwrap();
+        for (status, code) in [
+            ("409", "idempotency_key_in_use"),
+            ("422", "idempotency_key_reused"),
+        ] {
+            let described = responses[status]["description"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(described.contains(code), "{id}: {status} {described}");
+        }
+        let success = responses.keys().find(|s| s.starts_with('2')).unwrap();
+        assert!(
+            responses[success]["headers"]["Idempotent-Replayed"].is_object(),
+            "{id} {path}: replay header"
+        );
+    }
+    taking.sort();
+    assert_eq!(
+        taking,
+        [
+            "add_campaign_contacts",
+            "cancel_campaign",
+            "create_campaign",
+            "create_webhook",
+            "pause_campaign",
+            "resume_campaign",
+            "send_campaign",
+            "test_webhook",
+        ]
+    );
+}

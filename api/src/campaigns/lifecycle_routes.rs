@@ -15,6 +15,7 @@ use super::{control, listing};
 use crate::http::auth::ApiKeyAuth;
 use crate::http::envelope::Success;
 use crate::http::errors::{ControlErrors, Failure};
+use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
 use crate::http::tags::Tag;
 use crate::state::AppState;
 
@@ -38,9 +39,17 @@ impl CampaignLifecycleApi {
         state: Data<&AppState>,
         /// 24 lowercase hex characters.
         campaign_id: Path<CampaignId>,
-    ) -> Result<Json<GetCampaignResponse>, Failure<ControlErrors>> {
-        let c = control::cancel(state.0, &auth.0.account_id, &campaign_id.0).await?;
-        Ok(Json(answer(state.0, c).await?))
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Idempotent<Json<GetCampaignResponse>>, Failure<ControlErrors>> {
+        let (state, caller, id) = (state.0, &auth.0, campaign_id.0);
+        let what = Fingerprint::post("cancel_campaign").param(&id);
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let c = control::cancel(state, &caller.account_id, &id).await?;
+            Ok(Json(answer(state, c).await?))
+        })
+        .await
     }
 
     /// Pause a campaign
@@ -59,9 +68,17 @@ impl CampaignLifecycleApi {
         state: Data<&AppState>,
         /// 24 lowercase hex characters.
         campaign_id: Path<CampaignId>,
-    ) -> Result<Json<GetCampaignResponse>, Failure<ControlErrors>> {
-        let c = control::pause(state.0, &auth.0.account_id, &campaign_id.0).await?;
-        Ok(Json(answer(state.0, c).await?))
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Idempotent<Json<GetCampaignResponse>>, Failure<ControlErrors>> {
+        let (state, caller, id) = (state.0, &auth.0, campaign_id.0);
+        let what = Fingerprint::post("pause_campaign").param(&id);
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let c = control::pause(state, &caller.account_id, &id).await?;
+            Ok(Json(answer(state, c).await?))
+        })
+        .await
     }
 
     /// Resume a campaign
@@ -79,9 +96,17 @@ impl CampaignLifecycleApi {
         state: Data<&AppState>,
         /// 24 lowercase hex characters.
         campaign_id: Path<CampaignId>,
-    ) -> Result<Json<GetCampaignResponse>, Failure<ControlErrors>> {
-        let c = control::resume(state.0, &auth.0.account_id, &campaign_id.0).await?;
-        Ok(Json(answer(state.0, c).await?))
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Idempotent<Json<GetCampaignResponse>>, Failure<ControlErrors>> {
+        let (state, caller, id) = (state.0, &auth.0, campaign_id.0);
+        let what = Fingerprint::post("resume_campaign").param(&id);
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let c = control::resume(state, &caller.account_id, &id).await?;
+            Ok(Json(answer(state, c).await?))
+        })
+        .await
     }
 }
 

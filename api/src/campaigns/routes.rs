@@ -16,6 +16,7 @@ use crate::http::envelope::Success;
 use crate::http::errors::{
     ChangeErrors, CreateErrors, Failure, ListErrors, ReadErrors, UpdateErrors,
 };
+use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
 use crate::http::paging::{Limit, Page};
 use crate::http::tags::Tag;
 use crate::state::AppState;
@@ -41,11 +42,18 @@ impl CampaignsApi {
         &self,
         auth: ApiKeyAuth,
         state: Data<&AppState>,
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
         body: Json<CreateCampaignRequest>,
-    ) -> Result<Json<CreateCampaignResponse>, Failure<CreateErrors>> {
-        Ok(Json(
-            create::create(&state.0.db, &state.0.clock, &auth.0.account_id, body.0).await?,
-        ))
+    ) -> Result<Idempotent<Json<CreateCampaignResponse>>, Failure<CreateErrors>> {
+        let (state, caller) = (state.0, &auth.0);
+        let what = Fingerprint::post("create_campaign").body(&body.0);
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let made = create::create(&state.db, &state.clock, &caller.account_id, body.0).await?;
+            Ok(Json(made))
+        })
+        .await
     }
 
     /// List campaigns
@@ -134,11 +142,20 @@ impl CampaignsApi {
         state: Data<&AppState>,
         /// 24 lowercase hex characters.
         campaign_id: Path<CampaignId>,
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
         body: Json<AddContactsRequest>,
-    ) -> Result<Json<AddContactsResponse>, Failure<ChangeErrors>> {
-        Ok(Json(
-            append::add_contacts(state.0, &auth.0.account_id, &campaign_id.0, body.0).await?,
-        ))
+    ) -> Result<Idempotent<Json<AddContactsResponse>>, Failure<ChangeErrors>> {
+        let (state, caller, id) = (state.0, &auth.0, campaign_id.0);
+        let what = Fingerprint::post("add_campaign_contacts")
+            .param(&id)
+            .body(&body.0);
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let added = append::add_contacts(state, &caller.account_id, &id, body.0).await?;
+            Ok(Json(added))
+        })
+        .await
     }
 
     /// Send a campaign
@@ -157,9 +174,17 @@ impl CampaignsApi {
         state: Data<&AppState>,
         /// 24 lowercase hex characters.
         campaign_id: Path<CampaignId>,
-    ) -> Result<SendAccepted, Failure<ChangeErrors>> {
-        let accepted = send::send(state.0, &auth.0.account_id, &campaign_id.0).await?;
-        Ok(SendAccepted::Accepted(Json(accepted)))
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Idempotent<SendAccepted>, Failure<ChangeErrors>> {
+        let (state, caller, id) = (state.0, &auth.0, campaign_id.0);
+        let what = Fingerprint::post("send_campaign").param(&id);
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let accepted = send::send(state, &caller.account_id, &id).await?;
+            Ok(SendAccepted::Accepted(Json(accepted)))
+        })
+        .await
     }
 
     /// Campaign stats

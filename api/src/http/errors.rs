@@ -18,7 +18,8 @@ use super::request_id;
 pub struct ErrorBody {
     /// Machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
     /// `method_not_allowed`, `conflict`, `payload_too_large`, `rate_limit_exceeded`,
-    /// `internal_server_error`, `service_unavailable`.
+    /// `internal_server_error`, `service_unavailable`; for idempotency keys (409, 422)
+    /// `idempotency_key_in_use`, `idempotency_key_reused`.
     pub error: String,
     /// What went wrong, for people.
     pub message: String,
@@ -32,6 +33,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// A code more precise than the status's own (`code_for`).
+    code: Option<&'static str>,
 }
 
 impl ApiError {
@@ -39,7 +42,14 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            code: None,
         }
+    }
+
+    /// The same error with its own machine-readable code.
+    pub fn with_code(mut self, code: &'static str) -> ApiError {
+        self.code = Some(code);
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -74,7 +84,7 @@ impl ApiError {
     }
 
     pub fn code(&self) -> &'static str {
-        code_for(self.status)
+        self.code.unwrap_or_else(|| code_for(self.status))
     }
 
     pub fn body(&self) -> ErrorBody {
@@ -194,10 +204,12 @@ documented_errors!(
 documented_errors!(
     /// Errors of creating a campaign.
     CreateErrors {
-        400 BadRequest "Invalid body: field validation, template not approved, missing variables or media, no valid contacts.",
+        400 BadRequest "Invalid body: field validation, template not approved, missing variables or media, no valid contacts; an invalid `Idempotency-Key`.",
         401 Unauthorized "Missing, malformed, unknown or revoked API key.",
         404 NotFound "Unknown template or WhatsApp number for this account.",
+        409 Conflict "`idempotency_key_in_use`: a request with this `Idempotency-Key` is still in progress.",
         413 PayloadTooLarge "Request body over the size limit.",
+        422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
         500 Internal "Unexpected server error.",
     }
 );
@@ -205,11 +217,12 @@ documented_errors!(
 documented_errors!(
     /// Errors of changing a campaign.
     ChangeErrors {
-        400 BadRequest "Malformed campaign_id, invalid body or a failed precheck (`Campaign cannot be sent: …`).",
+        400 BadRequest "Malformed campaign_id, invalid body or a failed precheck (`Campaign cannot be sent: …`); an invalid `Idempotency-Key`.",
         401 Unauthorized "Missing, malformed, unknown or revoked API key.",
         404 NotFound "No such campaign in this account: `Campaign not found`.",
-        409 Conflict "The campaign is not a draft.",
+        409 Conflict "The campaign is not a draft (`conflict`), or a request with this `Idempotency-Key` is still in progress (`idempotency_key_in_use`).",
         413 PayloadTooLarge "Request body over the size limit.",
+        422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
         500 Internal "Unexpected server error.",
     }
 );
@@ -229,10 +242,11 @@ documented_errors!(
 documented_errors!(
     /// Errors of cancelling, pausing or resuming a campaign.
     ControlErrors {
-        400 BadRequest "Malformed campaign_id: `Invalid campaign_id`.",
+        400 BadRequest "Malformed campaign_id (`Invalid campaign_id`) or an invalid `Idempotency-Key`.",
         401 Unauthorized "Missing, malformed, unknown or revoked API key.",
         404 NotFound "No such campaign in this account: `Campaign not found`.",
-        409 Conflict "The campaign's status does not allow it (the message names the status and what does).",
+        409 Conflict "The campaign's status does not allow it (`conflict`; the message names the status and what does), or a request with this `Idempotency-Key` is still in progress (`idempotency_key_in_use`).",
+        422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
         500 Internal "Unexpected server error.",
     }
 );
@@ -240,10 +254,12 @@ documented_errors!(
 documented_errors!(
     /// Errors of registering a webhook endpoint.
     WebhookCreateErrors {
-        400 BadRequest "Invalid body: field validation, or a URL that is not http(s) with a domain name or IPv4 address.",
+        400 BadRequest "Invalid body: field validation, or a URL that is not http(s) with a domain name or IPv4 address; an invalid `Idempotency-Key`.",
         401 Unauthorized "Missing, malformed, unknown or revoked API key.",
         403 Forbidden "The URL's host is or resolves to a loopback, private, link-local or non-routable address: `Webhook url is refused: …`.",
+        409 Conflict "`idempotency_key_in_use`: a request with this `Idempotency-Key` is still in progress.",
         413 PayloadTooLarge "Request body over the size limit.",
+        422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
         500 Internal "Unexpected server error.",
     }
 );
@@ -254,6 +270,18 @@ documented_errors!(
         400 BadRequest "Malformed webhook_id or query: `Invalid webhook_id`.",
         401 Unauthorized "Missing, malformed, unknown or revoked API key.",
         404 NotFound "No such endpoint in this account: `Webhook not found`.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of sending a test event to a webhook endpoint.
+    WebhookTestErrors {
+        400 BadRequest "Malformed webhook_id (`Invalid webhook_id`) or an invalid `Idempotency-Key`.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "No such endpoint in this account: `Webhook not found`.",
+        409 Conflict "`idempotency_key_in_use`: a request with this `Idempotency-Key` is still in progress.",
+        422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
         500 Internal "Unexpected server error.",
     }
 );

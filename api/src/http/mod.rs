@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod error_map;
 pub mod errors;
 pub mod health;
+pub mod idempotency;
 pub mod json_guard;
 pub mod known_routes;
 pub mod metrics;

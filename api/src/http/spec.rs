@@ -43,7 +43,13 @@ pub fn api_service() -> Service {
              default). Authenticated responses carry `X-RateLimit-Limit`, \
              `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix time the window \
              ends); past the limit the answer is 429 `rate_limit_exceeded` with \
-             `Retry-After` in seconds.",
+             `Retry-After` in seconds.\n\n\
+             The POSTs that create or start something take an optional \
+             `Idempotency-Key` (1 to 255 printable ASCII characters): a retry with the \
+             same key and request gets the first answer (kept 24 hours) with \
+             `Idempotent-Replayed: true` instead of running again; the key for another \
+             request is 422 `idempotency_key_reused`, while the first still runs 409 \
+             `idempotency_key_in_use`.",
     )
     .extra_request_header::<Option<String>, _>(
         ExtraHeader::new("X-Request-ID")

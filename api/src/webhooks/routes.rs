@@ -11,7 +11,10 @@ use super::views::*;
 use super::{deliveries, endpoints};
 use crate::http::auth::ApiKeyAuth;
 use crate::http::envelope::Success;
-use crate::http::errors::{Failure, ListErrors, WebhookCreateErrors, WebhookErrors};
+use crate::http::errors::{
+    Failure, ListErrors, WebhookCreateErrors, WebhookErrors, WebhookTestErrors,
+};
+use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
 use crate::http::paging::{Limit, Page};
 use crate::http::tags::Tag;
 use crate::state::AppState;
@@ -44,16 +47,19 @@ impl WebhooksApi {
         &self,
         auth: ApiKeyAuth,
         state: Data<&AppState>,
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
         body: Json<CreateWebhookRequest>,
-    ) -> Result<Created, Failure<WebhookCreateErrors>> {
-        let made = endpoints::create(
-            &state.0.db,
-            state.0.webhook_networks,
-            &auth.0.account_id,
-            body.0,
-        )
-        .await?;
-        Ok(Created::Created(Json(made)))
+    ) -> Result<Idempotent<Created>, Failure<WebhookCreateErrors>> {
+        let (state, caller) = (state.0, &auth.0);
+        let what = Fingerprint::post("create_webhook").body(&body.0);
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let networks = state.webhook_networks;
+            let made = endpoints::create(&state.db, networks, &caller.account_id, body.0).await?;
+            Ok(Created::Created(Json(made)))
+        })
+        .await
     }
 
     /// List webhook endpoints
@@ -129,9 +135,17 @@ impl WebhooksApi {
         state: Data<&AppState>,
         /// 24 lowercase hex characters.
         webhook_id: Path<WebhookId>,
-    ) -> Result<TestQueued, Failure<WebhookErrors>> {
-        let queued = endpoints::test(&state.0.db, &auth.0.account_id, &webhook_id.0).await?;
-        Ok(TestQueued::Accepted(Json(queued)))
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Idempotent<TestQueued>, Failure<WebhookTestErrors>> {
+        let (state, caller, id) = (state.0, &auth.0, webhook_id.0);
+        let what = Fingerprint::post("test_webhook").param(&id);
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let queued = endpoints::test(&state.db, &caller.account_id, &id).await?;
+            Ok(TestQueued::Accepted(Json(queued)))
+        })
+        .await
     }
 
     /// List deliveries of an endpoint

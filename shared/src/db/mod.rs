@@ -24,7 +24,7 @@ pub use migration::Migrator;
 pub type Db = DatabaseConnection;
 
 /// Every table of the schema, parents before children.
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 17] = [
     "accounts",
     "api_keys",
     "whatsapp_numbers",
@@ -41,6 +41,7 @@ pub const TABLES: [&str; 16] = [
     "webhook_deliveries",
     "webhook_attempts",
     "whatsapp_callbacks",
+    "idempotency_keys",
 ];
 
 /// Connects to `DATABASE_URL` with the default pool size.

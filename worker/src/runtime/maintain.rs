@@ -1,5 +1,6 @@
 //! Queue housekeeping apalis-redis does not do: promoting due jobs in bounded chunks
-//! and deleting finished jobs after the retention period.
+//! and deleting finished jobs after the retention period; with the trim, deleting
+//! idempotency keys past their 24 hours.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,10 +43,20 @@ pub async fn run(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<bool>) {
                     Err(e) => tracing::warn!(queue = kind.suffix(), "trim failed: {e}"),
                 }
             }
+            purge_idempotency_keys(&ctx).await;
         }
         tokio::select! {
             _ = tokio::time::sleep(PROMOTE_EVERY) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+/// Expired keys are never replayed (the API checks their age); this only frees the rows.
+async fn purge_idempotency_keys(ctx: &Ctx) {
+    match waplify_shared::idempotency::purge(&ctx.db, chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "purged expired idempotency keys"),
+        Err(e) => tracing::warn!("purging idempotency keys failed: {e}"),
     }
 }

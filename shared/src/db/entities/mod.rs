@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod campaign;
 pub mod campaign_event;
 pub mod contact;
+pub mod idempotency_key;
 pub mod ledger_entry;
 pub mod message;
 pub mod message_event;
