@@ -1,6 +1,7 @@
 //! Everything HTTP that is not one feature's: the application and its middleware
 //! (`app`, with `json_guard`), the spec (`spec`), errors and their mapping (`errors`, `error_map`),
-//! authentication and the rate limit (`auth`, `ratelimit`), request ids, metrics,
+//! authentication and the rate limit (`auth`, `ratelimit`), idempotency keys
+//! (`idempotency`), request ids, metrics,
 //! shared parameter and body types (`paging`, `text`, `raw_json`, `envelope`), and the
 //! health probes.
 

@@ -154,9 +154,7 @@ fn in_use() -> ApiError {
 /// 5xx. A failure to store is logged: the key then stays in progress until abandoned.
 async fn keep(state: &AppState, held: &Held, fresh: Response) -> Response {
     if fresh.status().is_server_error() {
-        if let Err(e) = store::release(&state.db, held).await {
-            tracing::warn!("could not release an idempotency key: {e}");
-        }
+        release(state, held).await;
         return fresh;
     }
     let (parts, body) = fresh.into_parts();
@@ -164,12 +162,13 @@ async fn keep(state: &AppState, held: &Held, fresh: Response) -> Response {
         Ok(Ok(text)) => text,
         // Every answer here is JSON; anything else is not kept.
         Ok(Err(not_utf8)) => {
-            if let Err(e) = store::release(&state.db, held).await {
-                tracing::warn!("could not release an idempotency key: {e}");
-            }
+            release(state, held).await;
             return Response::from_parts(parts, Body::from_vec(not_utf8.into_bytes()));
         }
-        Err(e) => return ApiError::internal(e).into_response(),
+        Err(e) => {
+            release(state, held).await;
+            return ApiError::internal(e).into_response();
+        }
     };
     let answer = Answer {
         status: parts.status.as_u16(),
@@ -186,6 +185,12 @@ async fn keep(state: &AppState, held: &Held, fresh: Response) -> Response {
         Err(e) => tracing::warn!("could not store an idempotent answer: {e}"),
     }
     Response::from_parts(parts, Body::from_string(answer.body))
+}
+
+async fn release(state: &AppState, held: &Held) {
+    if let Err(e) = store::release(&state.db, held).await {
+        tracing::warn!("could not release an idempotency key: {e}");
+    }
 }
 
 /// A stored answer as sent the first time, marked as a replay.
