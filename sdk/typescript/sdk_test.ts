@@ -49,10 +49,10 @@ check(sent.response.status === 202 && sent.data, sent.error);
 check(sent.data.status === "accepted" && sent.data.task_id.length > 0, sent.data);
 check(Number(sent.response.headers.get("X-RateLimit-Remaining")) >= 0, "rate-limit headers");
 check(sent.response.headers.get("Idempotent-Replayed") === null, "a first answer");
-const again = await client.POST("/api/v1/campaigns/{campaign_id}/send", sendOnce);
-check(again.response.status === 202 && again.data, again.error);
-check(again.data.task_id === sent.data.task_id, again.data);
-check(again.response.headers.get("Idempotent-Replayed") === "true", "a replayed answer");
+const replayed = await client.POST("/api/v1/campaigns/{campaign_id}/send", sendOnce);
+check(replayed.response.status === 202 && replayed.data, replayed.error);
+check(replayed.data.task_id === sent.data.task_id, replayed.data);
+check(replayed.response.headers.get("Idempotent-Replayed") === "true", "a replayed answer");
 
 // Read its stats.
 const stats = await client.GET("/api/v1/campaigns/{campaign_id}/stats", {
