@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use waplify_shared::config::ConfigError;
 use waplify_shared::db;
 use waplify_shared::queue::{self, Queues};
+use waplify_shared::secrets;
 
 use crate::config::ApiConfig;
 use crate::http::app::build_app;
@@ -31,6 +32,7 @@ impl Application {
         )
         .await?;
         db::ensure_schema(&db, config.common.auto_migrate).await?;
+        secrets::check_at_startup(&db, &config.common.secrets).await?;
         let redis = queue::connect(&config.common.redis_url).await?;
         let state = AppState {
             db,
@@ -42,6 +44,7 @@ impl Application {
             clock: config.common.clock.clone(),
             metrics_token: config.common.metrics_token.clone(),
             request_timeout: config.limits.request_timeout,
+            secrets: config.common.secrets.clone(),
         };
         let bind = config.bind;
         let cannot = |e: std::io::Error| {

@@ -3,6 +3,7 @@
 use waplify_shared::clock::Clock;
 use waplify_shared::db::Db;
 use waplify_shared::queue::Queues;
+use waplify_shared::secrets::Keyring;
 use waplify_shared::webhooks::target::AllowedNetworks;
 
 use crate::config::InboundConfig;
@@ -26,4 +27,6 @@ pub struct AppState {
     /// `API_REQUEST_TIMEOUT_SECS`: no request runs longer, so an idempotency key in
     /// progress for longer was abandoned.
     pub request_timeout: std::time::Duration,
+    /// What webhook secrets are encrypted with before they are stored.
+    pub secrets: Keyring,
 }

@@ -109,6 +109,10 @@ pub struct CommonConfig {
     /// `METRICS_TOKEN`: when set, `/metrics` (API and worker) answers only requests
     /// with `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// `WAPLIFY_SECRET_KEY` (base64 of 32 bytes) and `WAPLIFY_SECRET_KEYS_OLD` (comma-
+    /// separated): what access tokens and webhook secrets are encrypted with at rest.
+    /// Without a key they are stored in plain text (a warning at start).
+    pub secrets: crate::secrets::Keyring,
 }
 
 impl CommonConfig {
@@ -147,6 +151,7 @@ impl CommonConfig {
             .max(std::time::Duration::from_millis(100)),
             clock: crate::clock::Clock::system(),
             metrics_token: optional("METRICS_TOKEN"),
+            secrets: crate::secrets::Keyring::from_env()?,
         })
     }
 }

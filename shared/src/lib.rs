@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod phone;
 pub mod queue;
+pub mod secrets;
 pub mod sending;
 pub mod signing;
 pub mod status;

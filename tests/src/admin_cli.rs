@@ -4,6 +4,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::keys::TEST_SECRET_KEY;
 use crate::procs::bin;
 
 /// What one run printed.
@@ -13,14 +14,24 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs `waplify-admin` with `args` on the database at `db_url`.
+/// Runs `waplify-admin` with `args` on the database at `db_url`, with the test key.
 pub fn admin(db_url: &str, args: &[&str]) -> Run {
-    let out = Command::new(bin("waplify-admin"))
-        .args(args)
+    admin_with(db_url, args, &[("WAPLIFY_SECRET_KEY", TEST_SECRET_KEY)])
+}
+
+/// Runs `waplify-admin` with `args` on the database at `db_url` and only the secret
+/// key settings of `keys` (none: no key at all).
+pub fn admin_with(db_url: &str, args: &[&str], keys: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(bin("waplify-admin"));
+    cmd.args(args)
         .env("DATABASE_URL", db_url)
         .env_remove("WAPLIFY_AUTO_MIGRATE")
-        .output()
-        .expect("run waplify-admin");
+        .env_remove("WAPLIFY_SECRET_KEY")
+        .env_remove("WAPLIFY_SECRET_KEYS_OLD");
+    for (k, v) in keys {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run waplify-admin");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     Run {
         ok: out.status.success(),

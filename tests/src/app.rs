@@ -119,6 +119,7 @@ fn common(database_url: &str, redis_url: &str, prefix: &str, clock: &Clock) -> C
         db_acquire_timeout: Duration::from_secs(10),
         clock: clock.clone(),
         metrics_token: None,
+        secrets: crate::keys::test_keys(),
     }
 }
 

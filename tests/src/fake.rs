@@ -80,6 +80,8 @@ struct State {
     first_seen: HashSet<String>,
     /// message id -> calls made for it
     calls: HashMap<String, u32>,
+    /// bearer token -> calls made with it
+    tokens: HashMap<String, u32>,
     window: (u64, u64),
     seq: u64,
 }
@@ -130,6 +132,11 @@ impl Fake {
     /// Calls made for each message id.
     pub fn calls(&self) -> HashMap<String, u32> {
         self.0.lock().unwrap().calls.clone()
+    }
+
+    /// Calls made with each bearer token (`Authorization: Bearer <token>`).
+    pub fn tokens(&self) -> HashMap<String, u32> {
+        self.0.lock().unwrap().tokens.clone()
     }
 
     pub fn accepted_ids(&self) -> HashSet<String> {
@@ -197,6 +204,7 @@ async fn send_message(
     let (decision, latency, stall, garble) = {
         let mut s = fake.0.0.lock().unwrap();
         s.counters.requests += 1;
+        *s.tokens.entry(token.clone()).or_default() += 1;
         let decision = decide(&mut s, parsed.as_ref(), &token, &phone_number_id);
         let first = decision.is_ok()
             && message_id

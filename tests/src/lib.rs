@@ -15,6 +15,7 @@ pub mod client;
 pub mod fake;
 pub mod fake_callbacks;
 pub mod idempotency;
+pub mod keys;
 pub mod mutated;
 pub mod ops;
 pub mod procs;

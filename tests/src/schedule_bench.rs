@@ -21,6 +21,10 @@ pub async fn run(campaigns: usize, workers: usize) {
     let env = vec![
         ("DATABASE_URL", tdb.url.clone()),
         ("REDIS_URL", crate::redis_url()),
+        (
+            "WAPLIFY_SECRET_KEY",
+            crate::keys::TEST_SECRET_KEY.to_owned(),
+        ),
         ("WAPLIFY_QUEUE_PREFIX", crate::unique_prefix()),
         ("RUST_LOG", "warn".to_owned()),
     ];

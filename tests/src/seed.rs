@@ -44,6 +44,7 @@ pub async fn seed(db: &Db, credits: i64, mps: i32) -> Seeded {
 pub async fn number(db: &Db, account: &str, pnid: &str, mps: i32, active: bool) -> String {
     let v = admin::number_add(
         db,
+        &crate::keys::test_keys(),
         NewNumber {
             account,
             phone_number_id: pnid,

@@ -116,6 +116,10 @@ fn common_env(db: &str, redis: &str, prefix: &str) -> Vec<(&'static str, String)
         ("REDIS_URL", redis.to_owned()),
         ("WAPLIFY_QUEUE_PREFIX", prefix.to_owned()),
         (
+            "WAPLIFY_SECRET_KEY",
+            crate::keys::TEST_SECRET_KEY.to_owned(),
+        ),
+        (
             "RUST_LOG",
             "info,sqlx=warn,sea_orm=warn,apalis_core=warn,apalis_redis=warn".to_owned(),
         ),

@@ -11,7 +11,7 @@ use waplify_shared::jobs::{
     ApplyCallback, DeliverWebhook, DispatchCampaign, RetryMessage, SendBatch,
 };
 use waplify_shared::queue::Queues;
-use waplify_shared::{db, queue};
+use waplify_shared::{db, queue, secrets};
 
 use crate::runtime::config::WorkerConfig;
 use crate::runtime::context::Ctx;
@@ -37,6 +37,7 @@ impl Worker {
         )
         .await?;
         db::ensure_schema(&database, cfg.common.auto_migrate).await?;
+        secrets::check_at_startup(&database, &cfg.common.secrets).await?;
         let redis = queue::connect(&cfg.common.redis_url).await?;
         let queues = Queues::new(redis, cfg.common.queue_prefix.clone());
         Ok(Worker::start(Ctx::new(database, queues, cfg)))

@@ -11,6 +11,7 @@ use serde_json::json;
 use waplify_shared::db::Db;
 use waplify_shared::db::entities::{webhook_delivery, webhook_endpoint};
 use waplify_shared::ids::{AccountId, WebhookId};
+use waplify_shared::secrets::{Field, Keyring};
 use waplify_shared::webhooks::outbox::{About, new_delivery, rfc3339};
 use waplify_shared::webhooks::target::AllowedNetworks;
 use waplify_shared::webhooks::{DeliveryState, EventFilter, EventKind};
@@ -24,8 +25,11 @@ use crate::http::paging::{Limit, Page, page_of};
 const DEFAULT_RETRY_COUNT: i32 = 3;
 const DEFAULT_TIMEOUT_SECONDS: i32 = 5;
 
+/// Registers an endpoint; its secret is stored encrypted under the current key
+/// (`waplify_shared::secrets`), bound to the new row's id.
 pub async fn create(
     db: &Db,
+    keys: &Keyring,
     networks: AllowedNetworks,
     account: &AccountId,
     req: CreateWebhookRequest,
@@ -36,12 +40,16 @@ pub async fn create(
         None => EventFilter::all(),
     };
     let now = Utc::now();
+    let id = WebhookId::generate();
+    let secret = req
+        .secret
+        .map(|s| keys.seal(Field::WebhookSecret, id.as_str(), s.as_str()));
     let row = webhook_endpoint::ActiveModel {
-        id: Set(WebhookId::generate()),
+        id: Set(id),
         account_id: Set(account.clone()),
         name: Set(req.name.into_string()),
         url: Set(url.to_string()),
-        secret: Set(req.secret.map(|s| s.into_string())),
+        secret: Set(secret),
         events: Set(events),
         retry_count: Set(req.retry_count.unwrap_or(DEFAULT_RETRY_COUNT)),
         timeout_seconds: Set(req.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS)),

@@ -56,7 +56,14 @@ impl WebhooksApi {
         let what = Fingerprint::post("create_webhook").body(&body.0);
         idempotency::run(state, caller, idempotency_key, what, || async move {
             let networks = state.webhook_networks;
-            let made = endpoints::create(&state.db, networks, &caller.account_id, body.0).await?;
+            let made = endpoints::create(
+                &state.db,
+                &state.secrets,
+                networks,
+                &caller.account_id,
+                body.0,
+            )
+            .await?;
             Ok(Created::Created(Json(made)))
         })
         .await

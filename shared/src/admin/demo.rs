@@ -9,6 +9,7 @@ use crate::apikey::ApiKey;
 use crate::db::Db;
 use crate::db::entities::api_key;
 use crate::ids::{AccountId, NumberId, TemplateId};
+use crate::secrets::Keyring;
 
 /// What `scripts/dev` needs to know about the demo account.
 #[derive(Debug, Serialize, Deserialize)]
@@ -20,7 +21,11 @@ pub struct Demo {
     pub template_name: String,
 }
 
-pub async fn demo(db: &Db, state_file: &std::path::Path) -> Result<Demo, AdminError> {
+pub async fn demo(
+    db: &Db,
+    keys: &Keyring,
+    state_file: &std::path::Path,
+) -> Result<Demo, AdminError> {
     if let Some(saved) = saved(db, state_file).await? {
         return Ok(saved);
     }
@@ -28,6 +33,7 @@ pub async fn demo(db: &Db, state_file: &std::path::Path) -> Result<Demo, AdminEr
     let account = created.account_id.to_string();
     let number = number_add(
         db,
+        keys,
         NewNumber {
             account: &account,
             phone_number_id: "100000000000001",

@@ -1,5 +1,6 @@
 //! Operator use cases behind `waplify-admin`: accounts and keys, numbers, templates,
-//! credits, dead-lettered WhatsApp callbacks, and the demo account of `scripts/dev`. Each takes the operator's input as
+//! credits, dead-lettered WhatsApp callbacks, the encryption of stored secrets, and the
+//! demo account of `scripts/dev`. Each takes the operator's input as
 //! typed on the command line, parses it here, and returns a typed answer the CLI
 //! prints as JSON.
 
@@ -8,6 +9,7 @@ mod callbacks;
 mod demo;
 mod keys;
 mod numbers;
+mod secrets;
 mod templates;
 
 pub use accounts::{
@@ -22,6 +24,7 @@ pub use keys::{
     KeyCreated, KeyInfo, KeyList, KeyRevoked, key_create, key_list, key_revoke, parse_duration,
 };
 pub use numbers::{NewNumber, NumberSet, number_add, number_set_status};
+pub use secrets::{SecretsRotated, SecretsStatus, secrets_rotate, secrets_status};
 pub use templates::{NewTemplate, TemplateSet, template_add, template_set_status};
 
 use sea_orm::EntityTrait;

@@ -9,6 +9,7 @@ use super::{AdminError, existing_account, parse_id, refuse};
 use crate::db::Db;
 use crate::db::entities::whatsapp_number;
 use crate::ids::NumberId;
+use crate::secrets::{Field, Keyring};
 use crate::status::NumberStatus;
 
 pub struct NewNumber<'a> {
@@ -27,7 +28,13 @@ pub struct NumberSet {
     pub status: NumberStatus,
 }
 
-pub async fn number_add(db: &Db, n: NewNumber<'_>) -> Result<NumberSet, AdminError> {
+/// Registers a number; its access token is stored encrypted under the current key
+/// (plain text while none is configured), bound to the new row's id.
+pub async fn number_add(
+    db: &Db,
+    keys: &Keyring,
+    n: NewNumber<'_>,
+) -> Result<NumberSet, AdminError> {
     let account = existing_account(db, n.account).await?;
     let pnid = n.phone_number_id.trim();
     if pnid.is_empty() || pnid.len() > 64 {
@@ -61,7 +68,7 @@ pub async fn number_add(db: &Db, n: NewNumber<'_>) -> Result<NumberSet, AdminErr
         account_id: Set(account.id),
         phone_number_id: Set(pnid.to_owned()),
         display_phone: Set(n.display_phone.map(str::to_owned)),
-        access_token: Set(n.access_token.trim().to_owned()),
+        access_token: Set(keys.seal(Field::NumberAccessToken, id.as_str(), n.access_token.trim())),
         status: Set(status),
         mps: Set(n.mps),
         created_at: Set(Utc::now()),

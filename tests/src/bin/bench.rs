@@ -75,6 +75,10 @@ async fn run(args: &Args, latency_ms: u64) {
     let env = vec![
         ("DATABASE_URL", tdb.url.clone()),
         ("REDIS_URL", redis.clone()),
+        (
+            "WAPLIFY_SECRET_KEY",
+            waplify_tests::keys::TEST_SECRET_KEY.to_owned(),
+        ),
         ("WAPLIFY_QUEUE_PREFIX", prefix.clone()),
         ("RUST_LOG", "warn".to_owned()),
     ];

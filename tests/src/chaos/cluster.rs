@@ -35,6 +35,7 @@ impl Cluster {
             ("REDIS_URL", redis.url()),
             ("WAPLIFY_QUEUE_PREFIX", crate::unique_prefix()),
             ("WEBHOOK_ALLOW_NETWORKS", "loopback".into()),
+            ("WAPLIFY_SECRET_KEY", crate::keys::TEST_SECRET_KEY.into()),
             (
                 "RUST_LOG",
                 "warn,apalis_core=error,apalis_redis=error".into(),

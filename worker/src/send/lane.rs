@@ -39,7 +39,11 @@ enum Next {
 
 async fn step(ctx: &Ctx, job: &SendBatch) -> Result<Next, WorkError> {
     let (campaign_id, probe) = (&job.campaign_id, job.probe);
-    let Some(spec) = ctx.specs.running(&ctx.db, campaign_id).await? else {
+    let Some(spec) = ctx
+        .specs
+        .running(&ctx.db, &ctx.cfg.common.secrets, campaign_id)
+        .await?
+    else {
         return Ok(Next::Done);
     };
     if spec.status != CampaignStatus::Running {

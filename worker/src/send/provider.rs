@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use serde::Deserialize;
+use waplify_shared::secrets::Revealed;
 
 use crate::runtime::metrics::{CallOutcome, WorkerMetrics};
 
@@ -37,11 +38,11 @@ pub struct Call {
     pub latency: Duration,
 }
 
-/// The sending number's credentials.
+/// The sending number's credentials; `Debug` does not show the token.
 #[derive(Debug, Clone)]
 pub struct Sender {
     pub phone_number_id: String,
-    pub access_token: String,
+    pub access_token: Revealed,
 }
 
 #[derive(Clone)]
@@ -75,7 +76,10 @@ impl Provider {
         let result = self
             .http
             .post(url)
-            .header(AUTHORIZATION, format!("Bearer {}", sender.access_token))
+            .header(
+                AUTHORIZATION,
+                format!("Bearer {}", sender.access_token.expose()),
+            )
             .header(CONTENT_TYPE, "application/json")
             .body(body)
             .send()

@@ -26,7 +26,11 @@ pub async fn handle(job: RetryMessage, ctx: Data<Arc<Ctx>>) -> Result<(), BoxDyn
 
 async fn step(ctx: &Ctx, job: &RetryMessage) -> Result<(), WorkError> {
     let campaign_id = &job.campaign_id;
-    let Some(spec) = ctx.specs.running(&ctx.db, campaign_id).await? else {
+    let Some(spec) = ctx
+        .specs
+        .running(&ctx.db, &ctx.cfg.common.secrets, campaign_id)
+        .await?
+    else {
         return Ok(());
     };
     if spec.status != CampaignStatus::Running {

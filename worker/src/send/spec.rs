@@ -11,10 +11,12 @@ use sea_orm::{DbErr, EntityTrait};
 use waplify_shared::db::Db;
 use waplify_shared::db::entities::{campaign, template, whatsapp_number};
 use waplify_shared::ids::{CampaignId, NumberId};
+use waplify_shared::secrets::{Field, Keyring};
 use waplify_shared::status::{CampaignStatus, NumberStatus};
 
 use super::provider::Sender;
 use super::template::Template;
+use crate::error::WorkError;
 
 /// How to send a campaign's messages.
 #[derive(Debug)]
@@ -37,13 +39,18 @@ pub struct SpecCache(Mutex<HashMap<CampaignId, (Instant, Arc<Spec>)>>);
 
 impl SpecCache {
     /// The send spec of a campaign, `None` if it does not exist.
-    pub async fn get(&self, db: &Db, campaign_id: &CampaignId) -> Result<Option<Arc<Spec>>, DbErr> {
+    pub async fn get(
+        &self,
+        db: &Db,
+        keys: &Keyring,
+        campaign_id: &CampaignId,
+    ) -> Result<Option<Arc<Spec>>, WorkError> {
         if let Some((at, spec)) = self.0.lock().expect("spec cache").get(campaign_id)
             && at.elapsed() < SPEC_TTL
         {
             return Ok(Some(spec.clone()));
         }
-        let Some(spec) = load(db, campaign_id).await? else {
+        let Some(spec) = load(db, keys, campaign_id).await? else {
             return Ok(None);
         };
         let spec = Arc::new(spec);
@@ -60,12 +67,13 @@ impl SpecCache {
     pub async fn running(
         &self,
         db: &Db,
+        keys: &Keyring,
         campaign_id: &CampaignId,
-    ) -> Result<Option<Arc<Spec>>, DbErr> {
-        match self.get(db, campaign_id).await? {
+    ) -> Result<Option<Arc<Spec>>, WorkError> {
+        match self.get(db, keys, campaign_id).await? {
             Some(spec) if spec.status != CampaignStatus::Running => {
                 self.forget(campaign_id);
-                self.get(db, campaign_id).await
+                self.get(db, keys, campaign_id).await
             }
             other => Ok(other),
         }
@@ -77,7 +85,11 @@ impl SpecCache {
     }
 }
 
-async fn load(db: &Db, campaign_id: &CampaignId) -> Result<Option<Spec>, DbErr> {
+async fn load(
+    db: &Db,
+    keys: &Keyring,
+    campaign_id: &CampaignId,
+) -> Result<Option<Spec>, WorkError> {
     let Some(c) = campaign::Entity::find_by_id(campaign_id.clone())
         .one(db)
         .await?
@@ -107,6 +119,8 @@ async fn load(db: &Db, campaign_id: &CampaignId) -> Result<Option<Spec>, DbErr> 
         c.media_url.as_deref(),
         c.filename.as_deref(),
     );
+    // Decrypted here, once per cache entry; only the provider call reads it.
+    let access_token = keys.open(Field::NumberAccessToken, n.id.as_str(), &n.access_token)?;
     Ok(Some(Spec {
         status: c.status,
         recipients: c.total_contacts,
@@ -116,7 +130,7 @@ async fn load(db: &Db, campaign_id: &CampaignId) -> Result<Option<Spec>, DbErr> 
         mps: n.mps.max(1) as u64,
         sender: Sender {
             phone_number_id: n.phone_number_id,
-            access_token: n.access_token,
+            access_token,
         },
         template,
     }))

@@ -20,6 +20,7 @@ use sea_orm::{
 use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::{webhook_attempt, webhook_delivery, webhook_endpoint};
 use waplify_shared::jobs::DeliverWebhook;
+use waplify_shared::secrets::Field;
 use waplify_shared::webhooks::DeliveryState;
 
 use super::post::{Answer, post};
@@ -68,12 +69,21 @@ async fn attempt(ctx: &Ctx, job: &DeliverWebhook) -> Result<(), WorkError> {
         tokio::time::sleep(early.min(Duration::from_secs(2))).await;
     }
     let timeout = Duration::from_secs(endpoint.timeout_seconds.clamp(1, 60) as u64);
+    // An unreadable secret fails before the lease: nothing is sent unsigned or counted.
+    let secret = endpoint
+        .secret
+        .as_deref()
+        .map(|s| {
+            let keys = &ctx.cfg.common.secrets;
+            keys.open(Field::WebhookSecret, endpoint.id.as_str(), s)
+        })
+        .transpose()?;
     let started = Utc::now();
     if !take_lease(ctx, job, started, timeout).await? {
         return Ok(());
     }
     let number = delivery.attempts + 1;
-    let answer = post(ctx, &endpoint, &delivery, timeout).await;
+    let answer = post(ctx, &endpoint, secret.as_ref(), &delivery, timeout).await;
     tracing::debug!(delivery_id = %delivery.id, attempt = number, status = ?answer.http_status, error = ?answer.error, "webhook attempt");
     let retry = !answer.delivered() && answer.retryable() && number - 1 < endpoint.retry_count;
     record(ctx, job, number, started, &answer, retry).await?;

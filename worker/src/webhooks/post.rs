@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use waplify_shared::db::entities::{webhook_delivery, webhook_endpoint};
+use waplify_shared::secrets::Revealed;
 use waplify_shared::signing::{body_signature, standard_signature};
 
 use super::guarded_dns::is_refusal;
@@ -38,9 +39,11 @@ impl Answer {
     }
 }
 
+/// `secret` is the endpoint's, decrypted.
 pub async fn post(
     ctx: &Ctx,
     endpoint: &webhook_endpoint::Model,
+    secret: Option<&Revealed>,
     delivery: &webhook_delivery::Model,
     timeout: Duration,
 ) -> Answer {
@@ -68,7 +71,7 @@ pub async fn post(
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header("webhook-id", delivery.id.as_str())
         .header("webhook-timestamp", timestamp.to_string());
-    if let Some(secret) = &endpoint.secret {
+    if let Some(secret) = secret.map(Revealed::expose) {
         request = request
             .header("X-Webhook-Signature", body_signature(secret, body))
             .header(

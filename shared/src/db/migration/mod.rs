@@ -11,6 +11,7 @@ mod m20261126_000003_webhooks;
 mod m20261201_000004_lifecycle;
 mod m20261202_000005_callback_dead_letter;
 mod m20261202_000006_key_expiry;
+mod m20261205_000007_secret_encryption;
 mod m20261205_000008_idempotency_keys;
 
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_lifecycle::Migration),
             Box::new(m20261202_000005_callback_dead_letter::Migration),
             Box::new(m20261202_000006_key_expiry::Migration),
+            Box::new(m20261205_000007_secret_encryption::Migration),
             Box::new(m20261205_000008_idempotency_keys::Migration),
         ]
     }

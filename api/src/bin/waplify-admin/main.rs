@@ -4,13 +4,21 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod answer;
+mod catalog;
+mod secrets;
+
 use clap::{Parser, Subcommand};
-use serde::Serialize;
 use serde_json::Value;
 
-use waplify_shared::admin::{self, AdminError, NewNumber, NewTemplate};
+use waplify_shared::admin::{self, AdminError};
 use waplify_shared::config::CommonConfig;
 use waplify_shared::db;
+use waplify_shared::secrets::Keyring;
+
+use answer::json;
+use catalog::{NumberCmd, TemplateCmd, run_number, run_template};
+use secrets::{SecretsCmd, run_secrets};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +51,9 @@ enum Command {
     /// WhatsApp callbacks given up after failing to apply (the dead letter).
     #[command(subcommand)]
     Callbacks(CallbacksCmd),
+    /// Stored access tokens and webhook secrets: encryption keys and rotation.
+    #[command(subcommand)]
+    Secrets(SecretsCmd),
     /// Create (once) the demo account, number and template; print them.
     Demo {
         #[arg(long, default_value = "data/demo.json")]
@@ -89,68 +100,6 @@ enum KeyCmd {
 }
 
 #[derive(Subcommand)]
-enum NumberCmd {
-    /// Register a WhatsApp Business phone number.
-    Add {
-        #[arg(long)]
-        account: String,
-        /// Meta's phone number id (the path segment of the Cloud API).
-        #[arg(long)]
-        phone_number_id: String,
-        #[arg(long)]
-        access_token: String,
-        #[arg(long)]
-        display_phone: Option<String>,
-        /// Messages per second this number may send.
-        #[arg(long, default_value_t = 80)]
-        mps: i32,
-        #[arg(long)]
-        inactive: bool,
-    },
-    /// Activate or deactivate a number.
-    SetStatus {
-        #[arg(long)]
-        id: String,
-        /// active | inactive
-        status: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum TemplateCmd {
-    /// Register a template.
-    Add {
-        #[arg(long)]
-        account: String,
-        #[arg(long)]
-        name: String,
-        #[arg(long, default_value = "en")]
-        language: String,
-        #[arg(long, default_value = "APPROVED")]
-        status: String,
-        #[arg(long, default_value = "MARKETING")]
-        category: String,
-        /// NONE | TEXT | IMAGE | VIDEO | DOCUMENT
-        #[arg(long, default_value = "NONE")]
-        header: String,
-        #[arg(long, default_value_t = 0)]
-        body_vars: i32,
-        #[arg(long, default_value_t = 0)]
-        header_vars: i32,
-        /// The number this template belongs to.
-        #[arg(long)]
-        number: Option<String>,
-    },
-    /// Change a template's review status.
-    SetStatus {
-        #[arg(long)]
-        id: String,
-        /// APPROVED | PENDING | REJECTED | PAUSED | DISABLED
-        status: String,
-    },
-}
-
-#[derive(Subcommand)]
 enum CreditsCmd {
     /// Add credits to an account's wallet.
     Add {
@@ -193,8 +142,10 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The database of `DATABASE_URL`, migrated (or checked) as the services do.
-async fn open() -> Result<db::Db, AdminError> {
+/// The database of `DATABASE_URL`, migrated (or checked) as the services do, and
+/// the secret keys. A command that writes or re-encrypts secrets first checks, as
+/// the services do at start, that the keys of the stored ones are configured.
+async fn open(command: &Command) -> Result<(db::Db, Keyring), AdminError> {
     let common = CommonConfig::from_env().map_err(|e| AdminError(e.to_string()))?;
     let pool = (common.db_max_connections, common.db_acquire_timeout);
     let db = db::connect_with(&common.database_url, pool.0, pool.1)
@@ -203,11 +154,22 @@ async fn open() -> Result<db::Db, AdminError> {
     db::ensure_schema(&db, common.auto_migrate)
         .await
         .map_err(|e| AdminError(e.to_string()))?;
-    Ok(db)
+    let touches_secrets = matches!(
+        command,
+        Command::Number(NumberCmd::Add { .. })
+            | Command::Demo { .. }
+            | Command::Secrets(SecretsCmd::Rotate)
+    );
+    if touches_secrets {
+        waplify_shared::secrets::check_at_startup(&db, &common.secrets)
+            .await
+            .map_err(|e| AdminError(e.to_string()))?;
+    }
+    Ok((db, common.secrets))
 }
 
 async fn run(command: Command) -> Result<Value, AdminError> {
-    let db = open().await?;
+    let (db, keys) = open(&command).await?;
     match command {
         Command::Account(AccountCmd::Create { name, credits }) => {
             json(admin::account_create(&db, &name, credits).await)
@@ -223,7 +185,7 @@ async fn run(command: Command) -> Result<Value, AdminError> {
         Command::Key(KeyCmd::Revoke { key_prefix }) => {
             json(admin::key_revoke(&db, &key_prefix).await)
         }
-        Command::Number(cmd) => run_number(&db, cmd).await,
+        Command::Number(cmd) => run_number(&db, &keys, cmd).await,
         Command::Template(cmd) => run_template(&db, cmd).await,
         Command::Credits(CreditsCmd::Add { account, amount }) => {
             json(admin::credits_add(&db, &account, amount).await)
@@ -234,75 +196,7 @@ async fn run(command: Command) -> Result<Value, AdminError> {
         Command::Callbacks(CallbacksCmd::Retry { id, .. }) => {
             json(admin::callbacks_retry(&db, id.as_deref()).await)
         }
-        Command::Demo { state_file } => json(admin::demo(&db, &state_file).await),
+        Command::Secrets(cmd) => run_secrets(&db, &keys, cmd).await,
+        Command::Demo { state_file } => json(admin::demo(&db, &keys, &state_file).await),
     }
-}
-
-async fn run_number(db: &db::Db, cmd: NumberCmd) -> Result<Value, AdminError> {
-    match cmd {
-        NumberCmd::Add {
-            account,
-            phone_number_id,
-            access_token,
-            display_phone,
-            mps,
-            inactive,
-        } => json(
-            admin::number_add(
-                db,
-                NewNumber {
-                    account: &account,
-                    phone_number_id: &phone_number_id,
-                    access_token: &access_token,
-                    display_phone: display_phone.as_deref(),
-                    mps,
-                    active: !inactive,
-                },
-            )
-            .await,
-        ),
-        NumberCmd::SetStatus { id, status } => {
-            json(admin::number_set_status(db, &id, &status).await)
-        }
-    }
-}
-
-async fn run_template(db: &db::Db, cmd: TemplateCmd) -> Result<Value, AdminError> {
-    match cmd {
-        TemplateCmd::Add {
-            account,
-            name,
-            language,
-            status,
-            category,
-            header,
-            body_vars,
-            header_vars,
-            number,
-        } => json(
-            admin::template_add(
-                db,
-                NewTemplate {
-                    account: &account,
-                    name: &name,
-                    language: &language,
-                    status: &status,
-                    category: &category,
-                    header: &header,
-                    body_vars,
-                    header_vars,
-                    number: number.as_deref(),
-                },
-            )
-            .await,
-        ),
-        TemplateCmd::SetStatus { id, status } => {
-            json(admin::template_set_status(db, &id, &status).await)
-        }
-    }
-}
-
-/// A command's answer as the JSON printed on stdout.
-fn json<T: Serialize>(result: Result<T, AdminError>) -> Result<Value, AdminError> {
-    result.map(|v| serde_json::to_value(v).expect("answers serialise"))
 }
