@@ -32,8 +32,8 @@ impl Application {
         )
         .await?;
         db::ensure_schema(&db, config.common.auto_migrate).await?;
-        secrets::check_at_startup(&db, &config.common.secrets).await?;
         let redis = queue::connect(&config.common.redis_url).await?;
+        secrets::check_at_startup(&db, &config.common.secrets).await?;
         let state = AppState {
             db,
             queues: Queues::new(redis, config.common.queue_prefix.clone()),

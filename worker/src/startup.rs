@@ -37,8 +37,8 @@ impl Worker {
         )
         .await?;
         db::ensure_schema(&database, cfg.common.auto_migrate).await?;
-        secrets::check_at_startup(&database, &cfg.common.secrets).await?;
         let redis = queue::connect(&cfg.common.redis_url).await?;
+        secrets::check_at_startup(&database, &cfg.common.secrets).await?;
         let queues = Queues::new(redis, cfg.common.queue_prefix.clone());
         Ok(Worker::start(Ctx::new(database, queues, cfg)))
     }

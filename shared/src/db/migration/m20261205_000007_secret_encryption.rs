@@ -26,7 +26,8 @@ impl MigrationTrait for Migration {
 /// Encrypts every plain text secret under the current key; nothing without a key.
 pub async fn encrypt_plaintext<C: ConnectionTrait>(db: &C, keys: &Keyring) -> Result<(), DbErr> {
     let Some(key) = keys.current() else {
-        tracing::warn!("WAPLIFY_SECRET_KEY is not set: stored secrets stay in plain text");
+        // The services warn at start while no key is set; nothing to say twice.
+        tracing::debug!("WAPLIFY_SECRET_KEY is not set: stored secrets stay in plain text");
         return Ok(());
     };
     for field in Field::ALL {
