@@ -5,9 +5,14 @@
 //! could not deliver it) is refunded when that status arrives, so whatever the timing
 //! a campaign's reserve is what its sent recipients cost plus what it gave back.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use crate::db::counts::Funnel;
 use crate::db::entities::campaign;
@@ -107,4 +112,32 @@ pub async fn refund_settled<C: ConnectionTrait>(
         Some(Some(_)) => refund(txn, id, now).await,
         _ => Ok(None),
     }
+}
+
+/// [`refund_settled`] for several campaigns in one transaction. The settled ones are
+/// locked first, in id order: each refund locks its campaign and then the account's
+/// balance, so taking a second campaign after the first refund's balance update could
+/// deadlock with another refund of the same account.
+pub async fn refund_settled_all<C: ConnectionTrait>(
+    txn: &C,
+    ids: &BTreeSet<CampaignId>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut find = campaign::Entity::find()
+        .select_only()
+        .column(campaign::Column::Id)
+        .filter(campaign::Column::Id.is_in(ids.iter().cloned()))
+        .filter(campaign::Column::SettledAt.is_not_null())
+        .order_by_asc(campaign::Column::Id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    let settled: Vec<CampaignId> = find.into_tuple().all(txn).await?;
+    for id in &settled {
+        refund(txn, id, now).await?;
+    }
+    Ok(())
 }

@@ -88,9 +88,7 @@ async fn in_txn(
     let txn = begin_write(&ctx.db).await?;
     let moved = statuses(&txn, reports, senders, &mut counts, now).await?;
     // A failure reported after its campaign was settled is refunded with the move.
-    for campaign_id in &moved {
-        refund::refund_settled(&txn, campaign_id, now).await?;
-    }
+    refund::refund_settled_all(&txn, &moved, now).await?;
     txn.commit().await?;
     Ok((moved, counts))
 }
