@@ -36,6 +36,24 @@ pub async fn messages<C: ConnectionTrait>(db: &C, ids: &[MessageId]) -> Result<(
     Ok(())
 }
 
+/// Locks these messages in id order, then their campaigns' count shards in campaign
+/// order.
+pub async fn messages_and_shards<C: ConnectionTrait>(
+    db: &C,
+    rows: &[&message::Model],
+) -> Result<(), DbErr> {
+    if rows.is_empty() || db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let ids: Vec<MessageId> = rows.iter().map(|m| m.id.clone()).collect();
+    messages(db, &ids).await?;
+    let campaigns: BTreeSet<CampaignId> = rows.iter().map(|m| m.campaign_id.clone()).collect();
+    for campaign_id in &campaigns {
+        counts::lock(db, campaign_id).await?;
+    }
+    Ok(())
+}
+
 /// The messages these reports name (by wamid or by our id), read for the walk; on
 /// PostgreSQL locked in id order, then the count shards of their campaigns, in
 /// campaign order.

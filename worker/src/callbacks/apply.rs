@@ -14,11 +14,11 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use waplify_shared::db::entities::whatsapp_callback;
+use waplify_shared::db::entities::{message, whatsapp_callback};
 use waplify_shared::db::{begin_write, is_transient};
 use waplify_shared::ids::CallbackId;
 use waplify_shared::jobs::ApplyCallback;
-use waplify_shared::transition::{Report, Senders};
+use waplify_shared::transition::{Report, Senders, locks};
 
 use super::marks::{self, Mark};
 use super::parse::{is_click, list, number, report, timestamp, values};
@@ -132,7 +132,9 @@ pub fn reports(body: &Value, out: &mut Applied) -> Vec<Report> {
     reports
 }
 
-/// Marks the messages that replies and button taps quote.
+/// Marks the messages that replies and button taps quote. They are found and checked
+/// first, so their rows and count shards are locked in the one order
+/// (`transition::locks`) before any mark is set.
 async fn replies<C: ConnectionTrait>(
     txn: &C,
     body: &Value,
@@ -140,6 +142,7 @@ async fn replies<C: ConnectionTrait>(
     out: &mut Applied,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    let mut quoting = Vec::new();
     for value in values(body) {
         for msg in list(value, "messages") {
             let quoted = msg
@@ -158,12 +161,17 @@ async fn replies<C: ConnectionTrait>(
                 continue;
             }
             let at = timestamp(msg.get("timestamp")).unwrap_or(now);
-            if marks::set(txn, &m, Mark::Replied, at).await? {
-                out.replies += 1;
-            }
-            if is_click(msg) && marks::set(txn, &m, Mark::Clicked, at).await? {
-                out.clicks += 1;
-            }
+            quoting.push((m, at, is_click(msg)));
+        }
+    }
+    let rows: Vec<&message::Model> = quoting.iter().map(|(m, _, _)| m).collect();
+    locks::messages_and_shards(txn, &rows).await?;
+    for (m, at, click) in &quoting {
+        if marks::set(txn, m, Mark::Replied, *at).await? {
+            out.replies += 1;
+        }
+        if *click && marks::set(txn, m, Mark::Clicked, *at).await? {
+            out.clicks += 1;
         }
     }
     Ok(())
