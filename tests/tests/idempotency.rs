@@ -58,6 +58,23 @@ async fn a_retry_gets_the_first_answer_and_the_campaign_is_created_once() {
 }
 
 #[tokio::test]
+async fn a_body_with_a_map_is_the_same_request_on_every_retry() {
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 100, 80).await;
+    // A map of several variables (the template has one, so the answer is a stored
+    // 400): the server's map keeps no order of its own from one request to the next.
+    let mut body = campaign("Maps");
+    body["body_data"] = json!({"1": "Ada", "2": "b", "3": "c", "4": "d", "5": "e"});
+    let first = create(&app, &s.api_key, Some("maps-1"), &body).await;
+    assert_eq!(first.status, StatusCode::BAD_REQUEST, "{}", first.text);
+    for _ in 0..5 {
+        let retry = create(&app, &s.api_key, Some("maps-1"), &body).await;
+        assert!(retry.replayed(), "{} {}", retry.status, retry.text);
+        assert_eq!(retry.text, first.text);
+    }
+}
+
+#[tokio::test]
 async fn send_with_a_key_reserves_credits_once() {
     let app = spawn_app().await;
     let s = seed(&app.tdb.db, 10, 80).await;

@@ -39,6 +39,9 @@ impl std::fmt::Display for KeyId {
 pub struct SecretKey {
     id: KeyId,
     cipher: Arc<XChaCha20Poly1305>,
+    /// A key of its own for keyed hashes (idempotency fingerprints), derived from this
+    /// one so one setting serves both.
+    mac: Arc<Zeroizing<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -54,9 +57,13 @@ impl SecretKey {
         hash.update(bytes);
         let id = KeyId(hex::encode(hash.finalize())[..8].to_owned());
         let cipher = XChaCha20Poly1305::new_from_slice(bytes).expect("a 32-byte key");
+        let mut mac = Sha256::new();
+        mac.update(b"waplify-fingerprint-key\0");
+        mac.update(bytes);
         SecretKey {
             id,
             cipher: Arc::new(cipher),
+            mac: Arc::new(Zeroizing::new(mac.finalize().into())),
         }
     }
 
@@ -78,6 +85,11 @@ impl SecretKey {
 
     pub fn id(&self) -> &KeyId {
         &self.id
+    }
+
+    /// The key of keyed hashes of request bodies, which may hold secrets.
+    pub fn mac_key(&self) -> &[u8; 32] {
+        &self.mac
     }
 
     /// `enc:v1:<key id>:<base64 of nonce || ciphertext>`, under a fresh random nonce.

@@ -47,13 +47,33 @@ impl Fingerprint {
     }
 
     pub fn body(mut self, body: &impl ToJSON) -> Fingerprint {
-        let json = body.to_json().unwrap_or_default();
+        let json = canonical(body.to_json().unwrap_or_default());
         self.0.push(serde_json::to_vec(&json).unwrap_or_default());
         self
     }
 
-    fn hash(&self) -> String {
-        store::request_hash(self.0.iter().map(Vec::as_slice))
+    fn hash(&self, mac_key: Option<&[u8; 32]>) -> String {
+        store::request_hash(mac_key, self.0.iter().map(Vec::as_slice))
+    }
+}
+
+/// The value with every object's keys sorted: maps in a body (`body_data`) serialise in
+/// an order of their own, different from one request to the next.
+fn canonical(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
+        other => other,
     }
 }
 
@@ -112,7 +132,7 @@ where
         &state.db,
         &caller.account_id,
         &key,
-        &what.hash(),
+        &what.hash(state.secrets.current().map(|k| k.mac_key())),
         Utc::now(),
         abandoned_after,
     )
