@@ -291,3 +291,28 @@ async fn a_secret_copied_to_another_row_does_not_decrypt() {
         refused.stderr
     );
 }
+
+#[tokio::test]
+async fn a_secret_that_looks_encrypted_is_refused() {
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 10, 100).await;
+    // Stored as given while no key is set, it would later be read as ciphertext under
+    // an unknown key and stop the services from starting.
+    let body =
+        json!({"name": "r", "url": "https://example.com/h", "secret": "enc:v1:deadbeef:AAAA"});
+    let (status, answer) = app
+        .post("/api/v1/webhooks", Some(&s.api_key), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("enc:"),
+        "{answer}"
+    );
+    let stored = app
+        .scalar_i64("SELECT COUNT(*) FROM webhook_endpoints")
+        .await;
+    assert_eq!(stored, 0);
+}

@@ -11,7 +11,7 @@ use serde_json::json;
 use waplify_shared::db::Db;
 use waplify_shared::db::entities::{webhook_delivery, webhook_endpoint};
 use waplify_shared::ids::{AccountId, WebhookId};
-use waplify_shared::secrets::{Field, Keyring};
+use waplify_shared::secrets::{self, Field, Keyring};
 use waplify_shared::webhooks::outbox::{About, new_delivery, rfc3339};
 use waplify_shared::webhooks::target::AllowedNetworks;
 use waplify_shared::webhooks::{DeliveryState, EventFilter, EventKind};
@@ -34,6 +34,18 @@ pub async fn create(
     account: &AccountId,
     req: CreateWebhookRequest,
 ) -> Result<CreateWebhookResponse, WebhookError> {
+    // A stored value with this prefix is read as ciphertext: taken as a secret while no
+    // key is set, it would later stop the services from starting.
+    if req
+        .secret
+        .as_ref()
+        .is_some_and(|s| s.as_str().starts_with(secrets::PREFIX))
+    {
+        return Err(WebhookError::Invalid(format!(
+            "Webhook secret must not start with `{}`",
+            secrets::PREFIX
+        )));
+    }
     let url = target_url(networks, req.url.as_str()).await?;
     let events = match req.events {
         Some(list) => EventFilter(list.into_iter().map(EventKind::from).collect()),

@@ -86,7 +86,8 @@ pub struct CreateWebhookRequest {
     ))]
     pub url: Text,
     /// Signs every request (`X-Webhook-Signature`, `webhook-signature`). Without one,
-    /// requests are unsigned.
+    /// requests are unsigned. It may not start with `enc:` (the mark of an encrypted
+    /// value).
     #[oai(validator(min_length = 8, max_length = 256))]
     pub secret: Option<Text>,
     /// Events to receive; all message events when omitted. Campaign events
