@@ -2,8 +2,9 @@
 //! rows, in id order, then the campaigns' count shards, in campaign order. A record
 //! (its sent, retried and failed moves) and a callback chunk (its statuses in wamid
 //! order, over several campaigns) otherwise take the same rows in crossed order and
-//! deadlock under load, and each deadlock costs a whole transaction. Claims need no
-//! such step: they take their rows with `SKIP LOCKED` and never wait for one.
+//! deadlock under load, and each deadlock costs a whole transaction. Every bulk move
+//! (`messages()`) locks its rows this way before its update; a claim has already taken
+//! them with `SKIP LOCKED` and never waits.
 //! Rows are taken `FOR NO KEY UPDATE`, the lock the update itself takes, so the
 //! foreign-key checks of history and call rows never wait on it.
 //! SQLite has one writer at a time and skips all of it.

@@ -5,6 +5,7 @@ use sea_orm::sea_query::{Alias, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr};
 
 use super::history::{self, Detail};
+use super::locks;
 use crate::db::counts;
 use crate::db::entities::message;
 use crate::ids::{CampaignId, MessageId};
@@ -80,6 +81,8 @@ pub async fn messages<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // In id order before the update, whose own order is the plan's (`locks`).
+    locks::messages(db, &ids).await?;
     let sets = std::mem::take(&mut mv.sets);
     let moved = update(db, &mv, sets, ids, now).await?;
     let ids: Vec<MessageId> = moved.iter().map(|m| m.id.clone()).collect();

@@ -116,8 +116,8 @@ pub async fn apply(
     }
 }
 
-/// Every status of the body, in wamid order: two callbacks about the same messages
-/// take their row locks in the same order.
+/// Every status of the body, in wamid order, so every run of one body makes the same
+/// chunks (row locks go by message id: `transition::locks`).
 pub fn reports(body: &Value, out: &mut Applied) -> Vec<Report> {
     let mut reports = Vec::new();
     for value in values(body) {
