@@ -28,31 +28,27 @@ pub(super) async fn write<C: ConnectionTrait>(
     detail: &Detail,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    for chunk in ids.chunks(2000) {
-        let rows = chunk.iter().map(|id| message_event::ActiveModel {
-            id: NotSet,
-            message_id: Set(id.clone()),
-            campaign_id: Set(campaign_id.clone()),
-            from_status: Set(from),
-            to_status: Set(to),
-            at: Set(now),
-            detail: Set(match detail {
+    let rows = ids
+        .iter()
+        .map(|id| Row {
+            campaign_id: campaign_id.clone(),
+            message_id: id.clone(),
+            from,
+            to,
+            detail: match detail {
                 Detail::Same(d) => d.clone(),
                 Detail::PerId(map) => map.get(id).cloned(),
-            }),
-        });
-        message_event::Entity::insert_many(rows)
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+            },
+        })
+        .collect();
+    write_rows(db, rows, now).await
 }
 
 /// One history row of a step of one message.
 pub(super) struct Row {
     pub campaign_id: CampaignId,
     pub message_id: MessageId,
-    pub from: MessageStatus,
+    pub from: Option<MessageStatus>,
     pub to: MessageStatus,
     pub detail: Option<String>,
 }
@@ -69,7 +65,7 @@ pub(super) async fn write_rows<C: ConnectionTrait>(
             id: NotSet,
             message_id: Set(r.message_id),
             campaign_id: Set(r.campaign_id),
-            from_status: Set(Some(r.from)),
+            from_status: Set(r.from),
             to_status: Set(r.to),
             at: Set(now),
             detail: Set(r.detail),

@@ -48,7 +48,11 @@ pub async fn messages_and_shards<C: ConnectionTrait>(
     }
     let ids: Vec<MessageId> = rows.iter().map(|m| m.id.clone()).collect();
     messages(db, &ids).await?;
-    let campaigns: BTreeSet<CampaignId> = rows.iter().map(|m| m.campaign_id.clone()).collect();
+    shards(db, rows.iter().map(|m| m.campaign_id.clone()).collect()).await
+}
+
+/// Locks the count shards of these campaigns, in campaign order.
+async fn shards<C: ConnectionTrait>(db: &C, campaigns: BTreeSet<CampaignId>) -> Result<(), DbErr> {
     for campaign_id in &campaigns {
         counts::lock(db, campaign_id).await?;
     }
@@ -80,10 +84,7 @@ pub(super) async fn named<C: ConnectionTrait>(
     }
     let rows = find.all(db).await?;
     if postgres {
-        let campaigns: BTreeSet<CampaignId> = rows.iter().map(|m| m.campaign_id.clone()).collect();
-        for campaign_id in &campaigns {
-            counts::lock(db, campaign_id).await?;
-        }
+        shards(db, rows.iter().map(|m| m.campaign_id.clone()).collect()).await?;
     }
     Ok(rows)
 }

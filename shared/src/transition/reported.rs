@@ -109,7 +109,7 @@ async fn announce<C: ConnectionTrait>(
             rows.push(history::Row {
                 campaign_id: mv.row.campaign_id.clone(),
                 message_id: mv.row.id.clone(),
-                from: s.from,
+                from: Some(s.from),
                 to: s.to,
                 detail: Some(s.detail.clone()),
             });
