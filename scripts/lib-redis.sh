@@ -2,7 +2,10 @@
 # trim): the connection, the key prefix, flags, queue discovery and running their Lua.
 # Sourced, not run. Needs bash, redis-cli and coreutils (campaign also uses curl when asked).
 #
-#   REDIS_URL             redis://[user:password@]host[:port][/db]   (default redis://127.0.0.1:6379)
+#   REDIS_URL             redis://[user:password@]host[:port][/db]   (default redis://127.0.0.1:6379);
+#                         rediss://… for TLS
+#   REDIS_CA_FILE         PEM of the CA a rediss:// server's certificate chains to (else the
+#                         system's trusted roots)
 #   WAPLIFY_QUEUE_PREFIX  key prefix of the queues                   (default waplify)
 #   WAPLIFY_QUEUES        extra queue names to show even before they hold any key (a,b)
 
@@ -18,11 +21,19 @@ die() { printf '%s: %s\n' "$ME" "$*" >&2; exit 1; }
 
 command -v redis-cli >/dev/null || die "redis-cli not found (Debian: apt-get install redis-tools)"
 
+# rediss:// turns TLS on in redis-cli; REDIS_CA_FILE names the CA to trust.
+TLS_ARGS=()
+if [ -n "${REDIS_CA_FILE:-}" ]; then
+  [[ $REDIS_URL == rediss://* ]] || die "REDIS_CA_FILE is set, but REDIS_URL is not a rediss:// (TLS) URL"
+  [ -r "$REDIS_CA_FILE" ] || die "REDIS_CA_FILE: cannot read $REDIS_CA_FILE"
+  TLS_ARGS=(--cacert "$REDIS_CA_FILE")
+fi
+
 # rcli ARGS...: one redis-cli command; its reply on stdout, or the error and exit 1.
 rcli() {
   local out err rc=0
   err=$(mktemp)
-  out=$(redis-cli -u "$REDIS_URL" --no-auth-warning --raw -e "$@" 2>"$err") || rc=$?
+  out=$(redis-cli -u "$REDIS_URL" "${TLS_ARGS[@]}" --no-auth-warning --raw -e "$@" 2>"$err") || rc=$?
   if [ "$rc" -ne 0 ]; then
     local msg; msg=$(cat "$err"); rm -f "$err"
     die "Redis at $(redacted_url): ${msg:-redis-cli exited with $rc}"
@@ -45,7 +56,7 @@ redacted_url() {
 run_lua() {
   local name=$1 out
   shift
-  out=$(rcli EVAL "$(cat "$OPS_LUA/common.lua" "$OPS_LUA/$name.lua")" 0 "$PREFIX" "$MODE" "$@")
+  out=$(rcli EVAL "$(cat "$OPS_LUA/common.lua" "$OPS_LUA/$name.lua")" 0 "$PREFIX" "$MODE" "$@") || exit $?
   if [[ $out == '!'* ]]; then die "${out#!}"; fi
   printf '%s\n' "$out"
 }
@@ -90,7 +101,7 @@ inflight_keys() {
   local cursor=0 reply p
   p=$(glob_escape "$PREFIX")
   while :; do
-    reply=$(rcli SCAN "$cursor" MATCH "$p:*:inflight:*" COUNT 10000)
+    reply=$(rcli SCAN "$cursor" MATCH "$p:*:inflight:*" COUNT 10000) || exit $?
     cursor=${reply%%$'\n'*}
     if [ "$reply" != "$cursor" ]; then printf '%s\n' "${reply#*$'\n'}"; fi
     [ "$cursor" = 0 ] && break

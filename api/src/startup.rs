@@ -32,7 +32,11 @@ impl Application {
         )
         .await?;
         db::ensure_schema(&db, config.common.auto_migrate).await?;
-        let redis = queue::connect(&config.common.redis_url).await?;
+        let redis = queue::connect(
+            &config.common.redis_url,
+            config.common.redis_ca_file.as_deref(),
+        )
+        .await?;
         secrets::check_at_startup(&db, &config.common.secrets).await?;
         let state = AppState {
             db,

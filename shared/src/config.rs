@@ -87,8 +87,12 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::fr
 pub struct CommonConfig {
     /// `DATABASE_URL`: `sqlite://…` (embedded default) or `postgres://…`.
     pub database_url: String,
-    /// `REDIS_URL`.
+    /// `REDIS_URL`: `redis://` or, over TLS, `rediss://`, with `user:password@` when
+    /// the server wants them.
     pub redis_url: String,
+    /// `REDIS_CA_FILE`: a PEM file of the CA a `rediss://` server's certificate must
+    /// chain to, instead of the system's trusted roots.
+    pub redis_ca_file: Option<std::path::PathBuf>,
     /// `WAPLIFY_QUEUE_PREFIX`: every Redis key we touch starts with it.
     pub queue_prefix: String,
     /// `CREDITS_PER_MESSAGE`: what one recipient costs.
@@ -138,6 +142,7 @@ impl CommonConfig {
         Ok(CommonConfig {
             database_url: string("DATABASE_URL", DEFAULT_DATABASE_URL),
             redis_url: string("REDIS_URL", DEFAULT_REDIS_URL),
+            redis_ca_file: optional("REDIS_CA_FILE").map(Into::into),
             queue_prefix,
             credits_per_message,
             auto_migrate: flag("WAPLIFY_AUTO_MIGRATE", false)?,
@@ -158,10 +163,31 @@ impl CommonConfig {
 
 /// A URL with its password replaced, for messages and logs.
 pub fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = redact_userinfo(base);
+    if let Some(q) = query {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.to_ascii_lowercase().contains("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// `scheme://user:***@host…`: the password of a URL's userinfo hidden.
+fn redact_userinfo(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
         return url.to_owned();
     };
     match userinfo.split_once(':') {
@@ -185,5 +211,13 @@ mod tests {
             "redis://127.0.0.1:6379"
         );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("rediss://default:p@ss@h:6380/0"),
+            "rediss://default:***@h:6380/0"
+        );
+        assert_eq!(
+            redact_url("postgres://u@h/db?sslmode=verify-full&password=secret&sslpassword=x"),
+            "postgres://u@h/db?sslmode=verify-full&password=***&sslpassword=***"
+        );
     }
 }

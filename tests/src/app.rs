@@ -97,7 +97,7 @@ async fn spawn(redis_url: &str, networks: AllowedNetworks, rate_limit: RateLimit
 }
 
 async fn connect_queues(redis_url: &str, prefix: &str) -> Queues {
-    let conn = queue::connect(redis_url)
+    let conn = queue::connect(redis_url, None)
         .await
         .unwrap_or_else(|e| panic!("Redis is required for these tests: {e}"));
     Queues::new(conn, prefix)
@@ -108,6 +108,7 @@ fn common(database_url: &str, redis_url: &str, prefix: &str, clock: &Clock) -> C
     CommonConfig {
         database_url: database_url.to_owned(),
         redis_url: redis_url.to_owned(),
+        redis_ca_file: None,
         queue_prefix: prefix.to_owned(),
         credits_per_message: 1,
         auto_migrate: false,

@@ -25,6 +25,7 @@ pub mod schedule_bench;
 pub mod seed;
 pub mod stack;
 pub mod testdb;
+pub mod tls;
 pub mod whatsapp;
 
 pub use app::{TestApp, spawn_app};

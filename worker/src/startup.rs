@@ -37,7 +37,8 @@ impl Worker {
         )
         .await?;
         db::ensure_schema(&database, cfg.common.auto_migrate).await?;
-        let redis = queue::connect(&cfg.common.redis_url).await?;
+        let redis =
+            queue::connect(&cfg.common.redis_url, cfg.common.redis_ca_file.as_deref()).await?;
         secrets::check_at_startup(&database, &cfg.common.secrets).await?;
         let queues = Queues::new(redis, cfg.common.queue_prefix.clone());
         Ok(Worker::start(Ctx::new(database, queues, cfg)))

@@ -15,6 +15,7 @@ mod ops;
 mod promote;
 mod push;
 
+use std::path::Path;
 use std::time::Duration;
 
 use apalis::prelude::TaskId;
@@ -35,11 +36,11 @@ pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 pub type QueueError = redis::RedisError;
 
 /// Opens a managed connection (reconnects on its own) and checks it with a PING.
-pub async fn connect(url: &str) -> Result<ConnectionManager, ConfigError> {
+/// `ca_file` (`REDIS_CA_FILE`) is the PEM of the CA a `rediss://` server must present a
+/// certificate of; without it the system's trusted roots are used.
+pub async fn connect(url: &str, ca_file: Option<&Path>) -> Result<ConnectionManager, ConfigError> {
     const VAR: &str = "REDIS_URL";
-    let client = redis::Client::open(url).map_err(|e| {
-        ConfigError::new(VAR, format!("invalid Redis URL '{}': {e}", redact_url(url)))
-    })?;
+    let client = client(url, ca_file)?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -49,13 +50,55 @@ pub async fn connect(url: &str) -> Result<ConnectionManager, ConfigError> {
         .get_connection_manager_with_config(config)
         .await
         .map_err(|e| {
-            ConfigError::new(VAR, format!("cannot connect to {}: {e}", redact_url(url)))
+            let trusting = match ca_file {
+                Some(p) => format!(" (trusting the CA in REDIS_CA_FILE={})", p.display()),
+                None => String::new(),
+            };
+            let url = redact_url(url);
+            ConfigError::new(VAR, format!("cannot connect to {url}{trusting}: {e}"))
         })?;
     redis::cmd("PING")
         .query_async::<String>(&mut conn)
         .await
         .map_err(|e| ConfigError::new(VAR, format!("cannot talk to {}: {e}", redact_url(url))))?;
     Ok(conn)
+}
+
+fn client(url: &str, ca_file: Option<&Path>) -> Result<redis::Client, ConfigError> {
+    let invalid = |e: redis::RedisError| {
+        ConfigError::new(
+            "REDIS_URL",
+            format!("invalid Redis URL '{}': {e}", redact_url(url)),
+        )
+    };
+    // rustls has two providers compiled in (through other crates), so it picks none by
+    // itself; a second call finds one installed and changes nothing.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(path) = ca_file else {
+        return redis::Client::open(url).map_err(invalid);
+    };
+    const CA: &str = "REDIS_CA_FILE";
+    if !url.starts_with("rediss://") {
+        return Err(ConfigError::new(
+            CA,
+            format!(
+                "is set, but REDIS_URL '{}' is not a rediss:// (TLS) URL",
+                redact_url(url)
+            ),
+        ));
+    }
+    let pem = std::fs::read(path)
+        .map_err(|e| ConfigError::new(CA, format!("cannot read {}: {e}", path.display())))?;
+    let certs = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem),
+    };
+    redis::Client::build_with_tls(url, certs).map_err(|e| {
+        ConfigError::new(
+            CA,
+            format!("{} is not a usable CA certificate: {e}", path.display()),
+        )
+    })
 }
 
 /// A new ULID task id, the form apalis-redis itself uses.
