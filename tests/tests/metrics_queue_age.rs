@@ -58,8 +58,8 @@ async fn the_oldest_waiting_job_age_is_a_gauge_per_queue() {
     );
 
     // One due ten minutes ago that no worker took. apalis scores a push dated in the
-    // past at the time of the push, so its score is moved back as if it had been
-    // pushed then.
+    // past at the time of the push, so it is pushed due now and its score is moved
+    // back ten minutes, as if it had been pushed then.
     let overdue = new_task_id();
     app.queues
         .push(
