@@ -187,6 +187,13 @@ fn every_series_is_there_at_zero(text: &str) {
         );
     }
     assert_eq!(must(text, "waplify_queue_stats_up"), 1.0);
+    for kind in QueueKind::ALL {
+        let q = kind.suffix();
+        must(
+            text,
+            &format!(r#"waplify_queue_oldest_waiting_seconds{{queue="{q}"}}"#),
+        );
+    }
     for outcome in ["delivered", "retry", "failed"] {
         assert_eq!(
             must(

@@ -1,36 +1,25 @@
 //! The worker's metrics (served by `metrics_server`).
 //!
 //! Counters on the send path are resolved once (per queue, per outcome) and then only
-//! incremented; queue depths are read from Redis when scraped.
+//! incremented; queue depths are read from Redis when scraped (`queue_gauges`).
 
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use waplify_shared::jobs::QueueKind;
 use waplify_shared::metrics::{self, DurationHistogram, HistogramFamily};
 use waplify_shared::queue::Queues;
 
+use super::queue_gauges::{QueueGauges, QueueLabel};
 use super::queue_metrics::{JobOutcome, QueueMetrics};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobLabels {
     queue: &'static str,
     outcome: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct QueueLabel {
-    queue: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DepthLabels {
-    queue: &'static str,
-    state: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -66,9 +55,7 @@ pub struct WorkerMetrics {
     provider_duration: DurationHistogram,
     webhook_attempts: Family<OutcomeLabel, Counter>,
     webhook_duration: DurationHistogram,
-    queue_jobs: Family<DepthLabels, Gauge>,
-    queue_workers: Family<QueueLabel, Gauge>,
-    queue_stats_up: Gauge,
+    queues: QueueGauges,
     restarts: Counter,
     callback_statuses: Family<OutcomeLabel, Counter>,
     callbacks_dead: Counter,
@@ -96,9 +83,7 @@ impl WorkerMetrics {
             provider_duration: DurationHistogram::new(),
             webhook_attempts: Family::default(),
             webhook_duration: DurationHistogram::new(),
-            queue_jobs: Family::default(),
-            queue_workers: Family::default(),
-            queue_stats_up: Gauge::default(),
+            queues: QueueGauges::default(),
             restarts: Counter::default(),
             callback_statuses: Family::default(),
             callbacks_dead: Counter::default(),
@@ -153,22 +138,7 @@ impl WorkerMetrics {
             "Latency of one customer webhook attempt",
             self.webhook_duration.clone(),
         );
-        r.register(
-            "queue_jobs",
-            "Jobs in each queue by state (waiting, scheduled, scheduled_due, inflight, dead), \
-             read when scraped",
-            self.queue_jobs.clone(),
-        );
-        r.register(
-            "queue_workers",
-            "Registered apalis workers per queue, read when scraped",
-            self.queue_workers.clone(),
-        );
-        r.register(
-            "queue_stats_up",
-            "1 if the last scrape could read the queues from Redis, else 0",
-            self.queue_stats_up.clone(),
-        );
+        self.queues.register(r);
         r.register(
             "callback_statuses",
             "WhatsApp callback statuses applied, by outcome (moved, unchanged, unknown: not \
@@ -252,36 +222,7 @@ impl WorkerMetrics {
 
     /// Refreshes the queue gauges from Redis and renders every metric.
     pub async fn scrape(&self, queues: &Queues, accept: Option<&str>) -> (&'static str, String) {
-        match queues.stats().await {
-            Ok(report) => {
-                for s in report.queues {
-                    let Some(kind) = QueueKind::ALL.into_iter().find(|k| k.suffix() == s.queue)
-                    else {
-                        continue;
-                    };
-                    let queue = kind.suffix();
-                    for (state, n) in [
-                        ("waiting", s.active),
-                        ("scheduled", s.scheduled_due + s.scheduled_later),
-                        ("scheduled_due", s.scheduled_due),
-                        ("inflight", s.inflight),
-                        ("dead", s.dead),
-                    ] {
-                        self.queue_jobs
-                            .get_or_create(&DepthLabels { queue, state })
-                            .set(n as i64);
-                    }
-                    self.queue_workers
-                        .get_or_create(&QueueLabel { queue })
-                        .set(s.workers as i64);
-                }
-                self.queue_stats_up.set(1);
-            }
-            Err(e) => {
-                tracing::warn!("metrics: cannot read queue stats: {e}");
-                self.queue_stats_up.set(0);
-            }
-        }
+        self.queues.update(queues.stats().await);
         metrics::render(&self.registry, accept)
     }
 }

@@ -1,7 +1,7 @@
 //! Running the worker: settings (`config`), what handlers share (`context`), apalis
 //! workers kept alive (`supervise`, woken by `poll`), queue housekeeping (`maintain`),
 //! SQL compared with Redis (`reconcile`, `leases`), and metrics (`metrics`,
-//! `queue_metrics`, `metrics_server`).
+//! `queue_metrics`, `queue_gauges`, `metrics_server`).
 
 pub mod config;
 pub mod context;
@@ -10,6 +10,7 @@ pub mod maintain;
 pub mod metrics;
 pub mod metrics_server;
 pub mod poll;
+pub mod queue_gauges;
 pub mod queue_metrics;
 pub mod reconcile;
 pub mod supervise;
