@@ -1,15 +1,16 @@
 //! `retry_failed_messages` on a campaign stopped by a campaign-fatal error (a revoked
 //! token, then fixed), with an `Idempotency-Key` replayed; two retries at once; the
-//! statuses and accounts it refuses.
+//! statuses and accounts it refuses; recipients WhatsApp failed after accepting them.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use waplify_tests::app::phone;
+use waplify_tests::app::{APP_SECRET, phone};
+use waplify_tests::fake_callbacks::CallbackConfig;
 use waplify_tests::idempotency::post;
 use waplify_tests::retry::{WAIT, credits, fake, path, retry, worker};
-use waplify_tests::{FakeConfig, seed, spawn_app};
+use waplify_tests::{FakeConfig, eventually, seed, spawn_app};
 
 #[tokio::test]
 async fn a_campaign_stopped_by_a_revoked_token_runs_again_once_with_a_key_replayed() {
@@ -159,6 +160,76 @@ async fn two_retries_at_once_queue_one_and_other_statuses_are_refused() {
         2,
         "the send and one retry"
     );
+    app.tdb.assert_counts_consistent().await;
+    w.shutdown().await;
+}
+
+/// Recipients WhatsApp accepted and then reported failed (`131049` in a status
+/// callback) are refunded late and not retried by default; named by their code they
+/// are sent again, once each.
+#[tokio::test]
+async fn failures_after_acceptance_are_retried_only_by_their_code() {
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 100, 1000).await;
+    let late_failing = FakeConfig {
+        callbacks: CallbackConfig {
+            url: Some(format!("{}/api/v1/whatsapp/webhook", app.base)),
+            app_secret: APP_SECRET.into(),
+            delay_ms: 200,
+            late_fail_rate: 1.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (fake, url) = fake(late_failing).await;
+    let w = worker(&app, &url).await;
+    let id = app.create_campaign(&s.api_key, 10).await;
+    app.send(&s.api_key, &id).await;
+    eventually(WAIT, "every recipient failed after acceptance", || async {
+        let stats = app.stats(&s.api_key, &id).await;
+        (stats["campaign_status"] == "completed" && stats["failed_count"] == 10).then_some(())
+    })
+    .await;
+    // Refunded as their statuses came, in one or more ledger entries.
+    let entries = eventually(WAIT, "the late failures refunded", || async {
+        let (reserved, refunded, balance, entries) = credits(&app, &s.account_id).await;
+        ((reserved, refunded, balance) == (10, 10, 100)).then_some(entries)
+    })
+    .await;
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM messages WHERE status = 'failed' AND error_code = 131049 AND wamid IS NOT NULL").await, 10);
+
+    fake.set_config(FakeConfig::default());
+    let (status, body) = retry(&app, &s.api_key, &id, None).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "not picked by default: {body}"
+    );
+    let (status, body) = retry(
+        &app,
+        &s.api_key,
+        &id,
+        Some(json!({"error_codes": [131049]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["count"], 10);
+    let stats = app
+        .wait_for_status(&s.api_key, &id, "completed", WAIT)
+        .await;
+    assert_eq!(
+        (stats["sent_count"].as_i64(), stats["failed_count"].as_i64()),
+        (Some(10), Some(0)),
+        "{stats}"
+    );
+    // Each was accepted twice: the first send WhatsApp then failed, and the retry.
+    let c = fake.counters();
+    assert_eq!(
+        (c.accepted, c.unique_recipients, c.duplicates),
+        (20, 10, 10)
+    );
+    assert!(fake.calls().values().all(|n| *n == 2), "{:?}", fake.calls());
+    assert_eq!(credits(&app, &s.account_id).await, (10, 0, 90, entries + 1));
     app.tdb.assert_counts_consistent().await;
     w.shutdown().await;
 }
