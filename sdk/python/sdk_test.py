@@ -17,6 +17,7 @@ from waplify_send_client.api.campaigns import (
     get_campaign_stats,
     pause_campaign,
     resume_campaign,
+    retry_failed_messages,
     send_campaign,
     update_campaign,
 )
@@ -29,6 +30,7 @@ from waplify_send_client.models import (
     CreateCampaignResponse,
     ErrorBody,
     GetCampaignResponse,
+    RetryFailedRequest,
     SendAcceptedResponse,
     SendWindowInput,
     UpdateCampaignRequest,
@@ -155,6 +157,22 @@ with client as client:
     again = cancel_campaign.sync_detailed(scheduled.campaign_id, client=client)
     check(again.status_code == HTTPStatus.CONFLICT and isinstance(again.parsed, ErrorBody), again)
     check(again.parsed.message.startswith("Campaign is cancelled"), again.parsed)
+    # Retrying failed recipients: only a completed or failed campaign (no worker runs
+    # here, so none finishes); with or without a pick by error code.
+    retried = retry_failed_messages.sync_detailed(
+        scheduled.campaign_id,
+        client=client,
+        body=RetryFailedRequest(error_codes=[131049, 131026]),
+        idempotency_key=f"sdk-retry-{uuid.uuid4()}",
+    )
+    check(retried.status_code == HTTPStatus.CONFLICT and isinstance(retried.parsed, ErrorBody), retried)
+    check(
+        retried.parsed.message == "Campaign is cancelled; only a completed or failed campaign can be retried",
+        retried.parsed,
+    )
+    retried = retry_failed_messages.sync_detailed(created.campaign_id, client=client)
+    check(retried.status_code == HTTPStatus.CONFLICT and isinstance(retried.parsed, ErrorBody), retried)
+    check(retried.parsed.error == "conflict", retried.parsed)
     gap = update_campaign.sync_detailed(
         created.campaign_id,
         client=client,

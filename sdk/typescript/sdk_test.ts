@@ -119,4 +119,23 @@ check(again.response.status === 409 && again.error, again.data);
 const conflict: ErrorBody = again.error;
 check(conflict.error === "conflict", conflict);
 
+// Retrying failed recipients: only a completed or failed campaign (no worker runs here,
+// so none finishes); with or without a pick by error code.
+const retried = await client.POST("/api/v1/campaigns/{campaign_id}/retry-failed", {
+  ...lifecycle,
+  body: { error_codes: [131049, 131026] },
+});
+check(retried.response.status === 409 && retried.error, retried.data);
+check(
+  retried.error.message === "Campaign is cancelled; only a completed or failed campaign can be retried",
+  retried.error,
+);
+const retriedAll = await client.POST("/api/v1/campaigns/{campaign_id}/retry-failed", {
+  params: { path: { campaign_id: campaignId } },
+});
+check(retriedAll.response.status === 409 && retriedAll.error, retriedAll.data);
+// Its 202 (compiled only if the schema has these fields).
+const acceptedFields: (keyof components["schemas"]["RetryFailedResponse"])[] = ["count", "task_id", "campaign_id"];
+check(acceptedFields.length === 3, acceptedFields);
+
 console.log(`typescript client: all ${checks} checks passed`);

@@ -109,8 +109,9 @@ impl CampaignStatus {
             // `update_campaign` moves between these two by setting or clearing the time.
             Draft => &[Scheduled],
             Scheduled => &[Draft],
-            // From `paused`: resumed before it ever started.
-            Queued => &[Draft, Scheduled, Paused],
+            // From `paused`: resumed before it ever started. From `completed` and
+            // `failed`: its failed recipients sent again (`retry_failed_messages`).
+            Queued => &[Draft, Scheduled, Paused, Completed, Failed],
             Running => &[Queued, Paused],
             Paused => &[Queued, Running],
             Completed => &[Running],
@@ -124,15 +125,17 @@ impl CampaignStatus {
 impl MessageStatus {
     /// The states a message may move to `self` from.
     ///
-    /// `Sending -> Pending` is the one step back: a transient provider error (or an
-    /// expired claim) hands the message back for a scheduled retry. Provider callbacks
+    /// `Sending -> Pending` is a step back: a transient provider error (or an expired
+    /// claim) hands the message back for a scheduled retry. `Failed -> Pending` is the
+    /// other, and only by request: a finished campaign's failed recipients sent again
+    /// (`sending::retry`). Provider callbacks
     /// only ever move forward along `sent -> delivered -> read`; a callback proves
     /// WhatsApp accepted the message, so it also settles one still `pending` or
     /// `sending` after a crash, and then it is not sent again.
     pub fn predecessors(self) -> &'static [MessageStatus] {
         use MessageStatus::*;
         match self {
-            Pending => &[Sending],
+            Pending => &[Sending, Failed],
             Sending => &[Pending],
             Sent => &[Pending, Sending],
             Delivered => &[Pending, Sending, Sent],
@@ -187,13 +190,37 @@ mod tests {
     }
 
     #[test]
-    fn only_drafts_scheduled_and_paused_campaigns_queue() {
+    fn a_finished_campaign_only_queues_again_and_a_cancelled_one_never_moves() {
         use CampaignStatus::*;
-        assert_eq!(Queued.predecessors(), &[Draft, Scheduled, Paused]);
-        for ended in [Completed, Cancelled, Failed] {
-            for to in CampaignStatus::ALL {
-                assert!(!to.predecessors().contains(&ended), "{ended:?} -> {to:?}");
+        assert_eq!(
+            Queued.predecessors(),
+            &[Draft, Scheduled, Paused, Completed, Failed]
+        );
+        for to in CampaignStatus::ALL {
+            assert!(
+                !to.predecessors().contains(&Cancelled),
+                "cancelled -> {to:?}"
+            );
+            for ended in [Completed, Failed] {
+                let allowed = *to == Queued;
+                assert_eq!(
+                    to.predecessors().contains(&ended),
+                    allowed,
+                    "{ended:?} -> {to:?}"
+                );
             }
+        }
+    }
+
+    #[test]
+    fn a_failed_message_only_goes_back_to_pending() {
+        use MessageStatus::*;
+        for to in MessageStatus::ALL {
+            assert_eq!(
+                to.predecessors().contains(&Failed),
+                *to == Pending,
+                "{to:?}"
+            );
         }
     }
 }

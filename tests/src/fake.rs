@@ -33,6 +33,9 @@ pub struct FakeConfig {
     pub transient_first_rate: f64,
     /// Recipients answered `400 code 131026` (undeliverable), every time.
     pub fail_numbers: Vec<String>,
+    /// Recipients answered `503 code 2` every time: a transient error that outlasts
+    /// every attempt.
+    pub transient_numbers: Vec<String>,
     /// Recipients answered `400 code 132001` (template does not exist): campaign-fatal.
     pub fatal_numbers: Vec<String>,
     /// Calls per second above which the answer is `429 code 130429`.

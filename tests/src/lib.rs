@@ -21,6 +21,7 @@ pub mod ops;
 pub mod procs;
 pub mod proxy;
 pub mod receiver;
+pub mod retry;
 pub mod schedule_bench;
 pub mod seed;
 pub mod stack;

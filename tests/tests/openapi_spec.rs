@@ -23,7 +23,7 @@ fn committed_spec_matches_the_code() {
 }
 
 /// Every operation id, sorted.
-const OPERATIONS: [&str; 20] = [
+const OPERATIONS: [&str; 21] = [
     "add_campaign_contacts",
     "cancel_campaign",
     "create_campaign",
@@ -40,6 +40,7 @@ const OPERATIONS: [&str; 20] = [
     "pause_campaign",
     "receive_whatsapp_webhook",
     "resume_campaign",
+    "retry_failed_messages",
     "send_campaign",
     "test_webhook",
     "update_campaign",
@@ -100,6 +101,7 @@ fn every_operation_is_named_tagged_summarised_and_documents_its_errors() {
         "CreateCampaignRequest",
         "AddContactsRequest",
         "ContactInput",
+        "RetryFailedRequest",
     ] {
         assert_eq!(
             spec["components"]["schemas"][closed]["additionalProperties"],
@@ -213,6 +215,7 @@ fn every_keyed_post_takes_an_idempotency_key_and_documents_its_refusals() {
             "create_webhook",
             "pause_campaign",
             "resume_campaign",
+            "retry_failed_messages",
             "send_campaign",
             "test_webhook",
         ]

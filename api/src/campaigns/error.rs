@@ -34,6 +34,15 @@ pub enum CampaignError {
         /// What the operation does, as a participle: `paused`.
         done: &'static str,
     },
+    /// A finished campaign whose last calls or refunds are not done yet: its failed
+    /// recipients can be retried once it has settled.
+    #[error(
+        "Campaign is {0} but still finishing its last messages; retry its failed recipients once it has settled"
+    )]
+    Finishing(CampaignStatus),
+    /// A retry found no failed recipient to send again.
+    #[error("{0}")]
+    NothingToRetry(String),
     /// A send precheck failed; the reason follows `Campaign cannot be sent: `.
     #[error("Campaign cannot be sent: {0}")]
     Precheck(String),
@@ -73,7 +82,9 @@ impl From<CampaignError> for ApiError {
             CampaignError::NotFound | CampaignError::Missing(_) => StatusCode::NOT_FOUND,
             CampaignError::NotDraft(_)
             | CampaignError::Scheduled(_)
-            | CampaignError::WrongStatus { .. } => StatusCode::CONFLICT,
+            | CampaignError::WrongStatus { .. }
+            | CampaignError::Finishing(_)
+            | CampaignError::NothingToRetry(_) => StatusCode::CONFLICT,
             CampaignError::Precheck(_) | CampaignError::Invalid(_) => StatusCode::BAD_REQUEST,
             CampaignError::Unavailable(cause) => return ApiError::unavailable(cause),
             CampaignError::Unexpected(cause) => return ApiError::internal(cause),

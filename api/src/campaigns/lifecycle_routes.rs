@@ -1,25 +1,35 @@
-//! `/api/v1/campaigns/{campaign_id}/…` lifecycle: cancel, pause, resume. (Changing a
-//! campaign shares its path with `get_campaign`, so it is in `routes`.)
+//! `/api/v1/campaigns/{campaign_id}/…` lifecycle: cancel, pause, resume, retry the
+//! failed recipients. (Changing a campaign shares its path with `get_campaign`, so it
+//! is in `routes`.)
 
 use poem::web::Data;
-use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
 
 use waplify_shared::db::entities::campaign;
 use waplify_shared::ids::CampaignId;
 
 use super::error::CampaignError;
+use super::lifecycle_views::{RetryErrors, RetryFailedRequest, RetryFailedResponse};
 use super::views::GetCampaignResponse;
-use super::{control, listing};
+use super::{control, listing, retry_failed};
 use crate::http::auth::ApiKeyAuth;
 use crate::http::envelope::Success;
 use crate::http::errors::{ControlErrors, Failure};
 use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
+use crate::http::optional_json::OptionalJson;
 use crate::http::tags::Tag;
 use crate::state::AppState;
 
 pub struct CampaignLifecycleApi;
+
+#[derive(ApiResponse)]
+pub enum RetryAccepted {
+    /// Queued again: the dispatch job runs in the background.
+    #[oai(status = 202)]
+    Accepted(Json<RetryFailedResponse>),
+}
 
 #[OpenApi(prefix_path = "/api/v1", tag = "Tag::Campaigns")]
 impl CampaignLifecycleApi {
@@ -105,6 +115,46 @@ impl CampaignLifecycleApi {
         idempotency::run(state, caller, idempotency_key, what, || async move {
             let c = control::resume(state, &caller.account_id, &id).await?;
             Ok(Json(answer(state, c).await?))
+        })
+        .await
+    }
+
+    /// Retry failed recipients
+    ///
+    /// From `completed` or `failed` (once its last calls are done). Sends the chosen
+    /// failed recipients again: by default those whose last error is not permanent for
+    /// them (transient errors they ran out of attempts on, rate limits, campaign-fatal
+    /// errors such as a revoked token, whose cause may be fixed), or those whose last
+    /// error has one of `error_codes`. A recipient whose outcome stayed unknown is
+    /// never retried (WhatsApp may have delivered it); sent recipients are never
+    /// touched. Prechecks and credits as for `send_campaign`, for the chosen
+    /// recipients; the campaign runs again and refunds only its new failures.
+    #[oai(
+        path = "/campaigns/:campaign_id/retry-failed",
+        method = "post",
+        operation_id = "retry_failed_messages"
+    )]
+    async fn retry_failed_messages(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
+        body: OptionalJson<RetryFailedRequest>,
+    ) -> Result<Idempotent<RetryAccepted>, Failure<RetryErrors>> {
+        let (state, caller, id) = (state.0, &auth.0, campaign_id.0);
+        // No body and `{}` ask for the same thing.
+        let mut what = Fingerprint::post("retry_failed_messages").param(&id);
+        if let Some(codes) = body.0.as_ref().and_then(|b| b.error_codes.as_ref()) {
+            what = what.body(codes);
+        }
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let accepted =
+                retry_failed::retry_failed(state, &caller.account_id, &id, body.0).await?;
+            Ok(RetryAccepted::Accepted(Json(accepted)))
         })
         .await
     }

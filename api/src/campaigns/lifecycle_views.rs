@@ -1,11 +1,15 @@
 //! Bodies of the lifecycle operations: changing a draft or scheduled campaign, and
-//! its sending window.
+//! its sending window; retrying its failed recipients, and that operation's errors.
 
-use poem_openapi::Object;
+use chrono::{DateTime, Utc};
+use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{ApiResponse, Object};
 
 use waplify_shared::window::{SendWindow, WindowForm};
 
+use crate::http::envelope::Accepted;
+use crate::http::errors::{ErrorBody, documented_errors};
 use crate::http::text::Text;
 
 /// When a campaign may send: local hours on some weekdays. Outside it a running
@@ -91,3 +95,40 @@ pub struct UpdateCampaignRequest {
     pub scheduled_timezone: Option<Text>,
     pub send_window: MaybeUndefined<SendWindowInput>,
 }
+
+/// Which failed recipients to send again. Without a body (or without `error_codes`):
+/// those whose last error is not permanent for them (see `retry_failed_messages`).
+#[derive(Object, Debug, Default)]
+#[oai(deny_unknown_fields)]
+pub struct RetryFailedRequest {
+    /// Only the failed recipients whose last error has one of these codes (WhatsApp
+    /// error codes, e.g. `131049`), whether or not WhatsApp had accepted them first.
+    #[oai(validator(min_items = 1, max_items = 100, minimum(value = "1")))]
+    pub error_codes: Option<Vec<i32>>,
+}
+
+/// The failed recipients are queued again.
+#[derive(Object, Debug)]
+pub struct RetryFailedResponse {
+    pub status: Accepted,
+    pub message: String,
+    pub campaign_id: String,
+    /// Recipients moved back to `pending`.
+    pub count: u64,
+    /// Id of the new dispatch job in Redis (`scripts/task <task_id>`).
+    pub task_id: String,
+    pub timestamp: DateTime<Utc>,
+}
+
+documented_errors!(
+    /// Errors of retrying a campaign's failed recipients.
+    RetryErrors {
+        400 BadRequest "Malformed campaign_id, invalid body (`error_codes` empty, over 100 or not positive), a failed precheck (`Campaign cannot be sent: …`), or an invalid `Idempotency-Key`.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "No such campaign in this account: `Campaign not found`.",
+        409 Conflict "`conflict`: the campaign is not `completed` or `failed` (another retry came first), is still finishing its last calls, or has no failed recipient the pick chooses (`No failed recipients to retry…`); or a request with this `Idempotency-Key` is still in progress (`idempotency_key_in_use`).",
+        413 PayloadTooLarge "Request body over the size limit.",
+        422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
+        500 Internal "Unexpected server error.",
+    }
+);

@@ -2,7 +2,8 @@
 //! `recipients`), `append` more recipients to a draft, `send` it (prechecks and reservation in
 //! `waplify_shared::sending`),
 //! read it back (`listing`, `stats`); then its lifecycle: `update` a draft or scheduled
-//! one (`schedule` reads times), `control` (cancel, pause, resume). `routes` and
+//! one (`schedule` reads times), `control` (cancel, pause, resume), `retry_failed`
+//! (a finished campaign's failed recipients sent again). `routes` and
 //! `lifecycle_routes` are the HTTP surface, `views` and `lifecycle_views` its bodies,
 //! `error` the one mapping of [`error::CampaignError`] to HTTP answers.
 
@@ -16,6 +17,7 @@ pub mod listing;
 pub mod lookup;
 pub mod recipients;
 pub mod resolve;
+pub mod retry_failed;
 pub mod routes;
 pub mod schedule;
 pub mod send;

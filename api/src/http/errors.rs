@@ -181,6 +181,7 @@ macro_rules! documented_errors {
         }
     };
 }
+pub(crate) use documented_errors;
 
 documented_errors!(
     /// Errors of reading one campaign.

@@ -2,7 +2,8 @@
 //! (`app`, with `json_guard`), the spec (`spec`), errors and their mapping (`errors`, `error_map`),
 //! authentication and the rate limit (`auth`, `ratelimit`), idempotency keys
 //! (`idempotency`), request ids, metrics,
-//! shared parameter and body types (`paging`, `text`, `raw_json`, `envelope`), and the
+//! shared parameter and body types (`paging`, `text`, `raw_json`, `optional_json`,
+//! `envelope`), and the
 //! health probes.
 
 pub mod app;
@@ -16,6 +17,7 @@ pub mod idempotency;
 pub mod json_guard;
 pub mod known_routes;
 pub mod metrics;
+pub mod optional_json;
 pub mod paging;
 pub mod ratelimit;
 pub mod raw_json;

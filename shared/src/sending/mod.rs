@@ -4,10 +4,14 @@
 //! campaign at its time) both come here, so both check and charge the same way.
 //!
 //! The dispatch job is pushed by the caller after the commit; if that push is lost,
-//! the reconciler pushes it again under the stored task id.
+//! the reconciler pushes it again under the stored task id. `retry` queues a finished
+//! campaign again, for its failed recipients, the same way.
 
+pub mod codes;
 pub mod precheck;
 pub mod refund;
+pub mod retry;
+pub mod retry_pick;
 
 use apalis::prelude::TaskId;
 use chrono::{DateTime, Utc};

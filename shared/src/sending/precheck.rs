@@ -22,6 +22,17 @@ pub async fn check<C: ConnectionTrait>(
     campaign: &campaign::Model,
     credits_per_message: i64,
 ) -> Result<Result<(), String>, DbErr> {
+    let need = cost(campaign.total_contacts, credits_per_message);
+    check_need(db, campaign, need).await
+}
+
+/// [`check`] with the credits needed given: a retry of some recipients needs theirs
+/// only.
+pub async fn check_need<C: ConnectionTrait>(
+    db: &C,
+    campaign: &campaign::Model,
+    need: i64,
+) -> Result<Result<(), String>, DbErr> {
     let template = template::Entity::find_by_id(campaign.template_id.clone())
         .one(db)
         .await?
@@ -46,7 +57,6 @@ pub async fn check<C: ConnectionTrait>(
         .await?
         .map(|a| a.balance)
         .unwrap_or(0);
-    let need = cost(campaign.total_contacts, credits_per_message);
     if balance < need {
         return Ok(Err(insufficient(need, balance)));
     }

@@ -60,6 +60,7 @@ async fn main() {
         rps_cap: args.rps_cap,
         revoked_tokens: args.revoked_tokens,
         // Set at runtime through `POST /_fake/config`.
+        transient_numbers: Vec::new(),
         unreadable_first_numbers: Vec::new(),
         stall_first_numbers: Vec::new(),
         stall_ms: 0,

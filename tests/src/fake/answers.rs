@@ -139,6 +139,10 @@ pub(super) fn decide(
         s.counters.permanent += 1;
         return Err(Refusal::Permanent);
     }
+    if s.config.transient_numbers.contains(&to) {
+        s.counters.transient += 1;
+        return Err(Refusal::Transient(503, 2));
+    }
     let first = s.first_seen.insert(message_id.clone());
     if first
         && s.config.transient_first_rate > 0.0

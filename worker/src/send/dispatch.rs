@@ -56,7 +56,14 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
             let txn = begin_write(&ctx.db).await?;
             let mv = CampaignMove::to(id, CampaignStatus::Running)
                 .from(&[CampaignStatus::Queued])
-                .set(campaign::Column::StartedAt, Expr::value(now))
+                // The first start is kept: a retry of failed recipients starts again.
+                .set(
+                    campaign::Column::StartedAt,
+                    sea_orm::sea_query::ExprTrait::if_null(
+                        Expr::col(campaign::Column::StartedAt),
+                        now,
+                    ),
+                )
                 .set(campaign::Column::LaneEpoch, Expr::value(epoch.clone()));
             let won = transition::campaign(&txn, mv, now).await?.is_some();
             txn.commit().await?;

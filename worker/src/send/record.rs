@@ -12,6 +12,7 @@ use waplify_shared::db::entities::{message, provider_call};
 use waplify_shared::db::sql::case_by;
 use waplify_shared::db::{Db, begin_write};
 use waplify_shared::ids::{CampaignId, MessageId};
+use waplify_shared::sending::codes;
 use waplify_shared::status::MessageStatus;
 use waplify_shared::transition;
 
@@ -131,7 +132,7 @@ fn sort(campaign_id: &CampaignId, outcomes: Vec<Outcome>, now: DateTime<Utc>) ->
             } => (
                 http_status.map(i32::from),
                 None,
-                Some(format!("outcome unknown ({message})")),
+                Some(codes::unknown_outcome(message)),
             ),
             Answer::Rejected {
                 http_status,

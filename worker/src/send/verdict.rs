@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use waplify_shared::sending::codes::{FATAL_CODES, TRANSIENT_CODES, transient_status};
 use waplify_shared::status::ProviderOutcome;
 
 use super::provider::Answer;
@@ -11,11 +12,6 @@ use crate::backoff::Backoff;
 
 /// The longest `Retry-After` honoured.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
-
-/// Error codes worth another try: throttling, temporary unavailability.
-pub const TRANSIENT_CODES: &[i64] = &[1, 2, 4, 80007, 130429, 131000, 131056, 131057];
-/// Error codes that doom every recipient of the campaign (template, token, account).
-pub const FATAL_CODES: &[i64] = &[132000, 132001, 132015, 132016, 190, 131048, 368];
 
 /// What to do with a recipient after one provider call.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,11 +100,11 @@ impl RetryPolicy {
         let transient = match code {
             Some(c) if FATAL_CODES.contains(&c) => return Verdict::Fatal,
             Some(c) if TRANSIENT_CODES.contains(&c) => true,
-            Some(_) => matches!(http_status, Some(429) | Some(500..=599)),
+            Some(_) => http_status.is_some_and(transient_status),
             None => match http_status {
                 None => true,
                 Some(401) => return Verdict::Fatal,
-                Some(s) => s == 429 || s >= 500 || (200..300).contains(&s),
+                Some(s) => transient_status(s) || (200..300).contains(&s),
             },
         };
         if !transient || attempt >= self.max_attempts {

@@ -1,0 +1,179 @@
+//! Sending a finished campaign's failed recipients again (`retry_failed_messages`):
+//! the prechecks, then one transaction that moves the campaign back to `queued` with a
+//! new dispatch task id, moves the recipients [`retry_pick`](super::retry_pick) chose
+//! from `failed` to `pending` with fresh attempts, and charges them through the ledger.
+//! The dispatch job is pushed by the caller after the commit, as for a send.
+//!
+//! Credits: the settlement refunded each failed recipient's share. A retry takes those
+//! shares back (a `reserve` ledger entry) and lowers `credits_refunded` by as much, so
+//! the campaign's reserve is again what its sent recipients cost plus what it gave
+//! back; when it settles again, `sending::refund` refunds only the recipients that
+//! fail this time. Only a settled campaign is retried: its refunds are done and no
+//! call of it is in flight.
+
+use apalis::prelude::TaskId;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+
+use super::precheck;
+use super::retry_pick::{Pick, chosen};
+use crate::db::entities::{account, campaign, message};
+use crate::db::{Db, begin_write};
+use crate::ids::MessageId;
+use crate::ledger;
+use crate::queue::new_task_id;
+use crate::status::{CampaignStatus, MessageStatus};
+use crate::transition::{self, CampaignMove, Detail, MessageMove, Target};
+
+/// Messages moved per statement.
+const CHUNK: usize = 5000;
+
+/// The campaign statuses a retry starts from.
+pub const FROM: &[CampaignStatus] = &[CampaignStatus::Completed, CampaignStatus::Failed];
+
+/// A retry that was queued.
+#[derive(Debug)]
+pub struct Requeued {
+    /// Recipients moved back to `pending`.
+    pub count: u64,
+    /// The id the dispatch job must be pushed under.
+    pub task_id: TaskId,
+}
+
+/// Why nothing was retried. Nothing changed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RetryRefused {
+    /// Not (or no longer) a settled completed or failed campaign.
+    Moved,
+    /// No failed recipient matches the pick.
+    NoneChosen,
+    /// A precheck failed; the reason follows `Campaign cannot be sent: `.
+    Precheck(String),
+}
+
+/// Retries the failed recipients of `c` that `pick` chooses.
+pub async fn retry(
+    db: &Db,
+    c: &campaign::Model,
+    pick: &Pick,
+    now: DateTime<Utc>,
+) -> Result<Result<Requeued, RetryRefused>, DbErr> {
+    // Credits are checked by the ledger in the transaction, once the count is known.
+    if let Err(reason) = precheck::check_need(db, c, 0).await? {
+        return Ok(Err(RetryRefused::Precheck(reason)));
+    }
+    let task_id = new_task_id();
+    let txn = begin_write(db).await?;
+    // The campaign first, under its row lock: of two concurrent retries the second
+    // waits here and then finds it queued.
+    let none: Option<DateTime<Utc>> = None;
+    let mv = CampaignMove::to(&c.id, CampaignStatus::Queued)
+        .from(FROM)
+        .when(campaign::Column::SettledAt.is_not_null())
+        .set(campaign::Column::TaskId, Expr::value(task_id.to_string()))
+        .set(campaign::Column::QueuedAt, Expr::value(now))
+        .set(campaign::Column::CompletedAt, Expr::value(none))
+        .set(campaign::Column::SettledAt, Expr::value(none))
+        .set(
+            campaign::Column::ErrorCode,
+            Expr::value(Option::<i32>::None),
+        )
+        .set(
+            campaign::Column::ErrorMessage,
+            Expr::value(Option::<String>::None),
+        )
+        .detail("failed recipients sent again by request");
+    if transition::campaign(&txn, mv, now).await?.is_none() {
+        txn.rollback().await?;
+        return Ok(Err(RetryRefused::Moved));
+    }
+    let ids = chosen(&txn, &c.id, pick).await?;
+    let mut count = 0u64;
+    for chunk in ids.chunks(CHUNK) {
+        count += back_to_pending(&txn, c, chunk, now).await? as u64;
+    }
+    if count == 0 {
+        txn.rollback().await?;
+        return Ok(Err(RetryRefused::NoneChosen));
+    }
+    let need = (count as i64).saturating_mul(unit(c));
+    let entry = ledger::Entry {
+        account_id: &c.account_id,
+        campaign_id: Some(&c.id),
+        kind: ledger::Kind::Reserve,
+        amount: -need,
+        note: Some(format!("{count} failed recipients sent again")),
+    };
+    if ledger::apply(&txn, entry, now).await?.is_none() {
+        txn.rollback().await?;
+        let have = account::Entity::find_by_id(c.account_id.clone())
+            .one(db)
+            .await?
+            .map(|a| a.balance)
+            .unwrap_or(0);
+        return Ok(Err(RetryRefused::Precheck(precheck::insufficient(
+            need, have,
+        ))));
+    }
+    campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::CreditsRefunded,
+            Expr::col(campaign::Column::CreditsRefunded).sub(need),
+        )
+        .filter(campaign::Column::Id.eq(c.id.clone()))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(Ok(Requeued { count, task_id }))
+}
+
+/// What one recipient of the campaign costs: its reserve shared by its recipients (a
+/// retry costs what the first send did, whatever the price is now).
+fn unit(c: &campaign::Model) -> i64 {
+    if c.total_contacts > 0 {
+        c.credits_reserved / c.total_contacts
+    } else {
+        0
+    }
+}
+
+/// Moves these failed messages to `pending`, due now, as if never tried: no
+/// attempts, error, WhatsApp id or claim left. Returns how many moved.
+async fn back_to_pending<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    c: &campaign::Model,
+    ids: &[MessageId],
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let no_time = || Expr::value(Option::<DateTime<Utc>>::None);
+    let moved = transition::messages(
+        txn,
+        MessageMove {
+            campaign_id: &c.id,
+            target: Target::Ids(ids),
+            from: MessageStatus::Failed,
+            to: MessageStatus::Pending,
+            claim: None,
+            sets: vec![
+                (message::Column::Attempts, Expr::value(0)),
+                (message::Column::NextAttemptAt, Expr::value(now)),
+                (message::Column::Claim, Expr::value(Option::<String>::None)),
+                (message::Column::LeaseUntil, no_time()),
+                (message::Column::Wamid, Expr::value(Option::<String>::None)),
+                (message::Column::SentAt, no_time()),
+                (message::Column::FailedAt, no_time()),
+                (message::Column::ErrorCode, Expr::value(Option::<i32>::None)),
+                (
+                    message::Column::ErrorMessage,
+                    Expr::value(Option::<String>::None),
+                ),
+            ],
+            when: Vec::new(),
+            detail: Detail::Same(Some("sent again by request".into())),
+        },
+        now,
+    )
+    .await?;
+    Ok(moved.len())
+}

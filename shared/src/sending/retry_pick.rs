@@ -1,0 +1,100 @@
+//! Which failed recipients of a campaign a retry sends again (`retry_failed_messages`).
+//!
+//! Never one whose outcome is unknown: its last call timed out or was cut short and no
+//! status callback settled it, so WhatsApp may have delivered it, and a retry could
+//! send it twice. By default, only those whose last error is not permanent for them:
+//! never accepted by WhatsApp, failed with a transient code they ran out of attempts
+//! on (or a 429 / 5xx whatever the code, or no code at all: a network error), or with
+//! a campaign-fatal code whose cause may have been fixed since (a revoked token).
+//! Failures WhatsApp reported after accepting the message (`131049`, `131026` in a
+//! status callback) and recipient-permanent codes are picked only by naming their
+//! codes.
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr};
+
+use super::codes::{UNKNOWN_OUTCOME, retried_by_default};
+use crate::db::entities::message;
+use crate::ids::{CampaignId, MessageId};
+use crate::status::{MessageStatus, ProviderOutcome};
+
+/// How a retry picks its recipients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    /// Those whose last error is not permanent for them (the module's rule).
+    Default,
+    /// Those whose last error has one of these codes.
+    Codes(Vec<i32>),
+}
+
+/// The ids of the campaign's failed messages `pick` chooses, in id order (the order
+/// their rows are locked in).
+pub async fn chosen<C: ConnectionTrait>(
+    db: &C,
+    campaign_id: &CampaignId,
+    pick: &Pick,
+) -> Result<Vec<MessageId>, DbErr> {
+    let mut q = Query::select();
+    q.column(message::Column::Id)
+        .from(message::Entity)
+        .and_where(message::Column::CampaignId.eq(campaign_id.clone()))
+        .and_where(message::Column::Status.eq(MessageStatus::Failed))
+        .and_where(outcome_known());
+    match pick {
+        Pick::Codes(codes) => {
+            q.and_where(message::Column::ErrorCode.is_in(codes.iter().copied()));
+        }
+        Pick::Default => {
+            q.and_where(message::Column::Wamid.is_null())
+                .and_where(not_permanent());
+        }
+    }
+    let mut ids: Vec<MessageId> = db
+        .query_all(&q)
+        .await?
+        .into_iter()
+        .map(|row| row.try_get_by_index::<MessageId>(0))
+        .collect::<Result<_, _>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// Neither given up with its outcome unknown, nor failed (a campaign stopping) while
+/// its last call's outcome was unknown.
+fn outcome_known() -> SimpleExpr {
+    let not_given_up = message::Column::ErrorMessage
+        .is_null()
+        .or(message::Column::ErrorMessage.not_like(format!("{UNKNOWN_OUTCOME}%")));
+    // The message's latest call, by the index on (message_id, id).
+    let last_call = Expr::cust(format!(
+        "COALESCE((SELECT pc.outcome FROM provider_calls pc \
+         WHERE pc.message_id = messages.id ORDER BY pc.id DESC LIMIT 1), '') <> '{}'",
+        ProviderOutcome::Unknown.as_str()
+    ));
+    not_given_up.and(last_call)
+}
+
+/// A last error that may go away: no code, a transient or campaign-fatal code, or a
+/// final call answered 429 / 5xx.
+fn not_permanent() -> SimpleExpr {
+    let throttled_or_down = Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(Alias::new("provider_calls"), Alias::new("pc"))
+            .and_where(Expr::cust("pc.message_id = messages.id"))
+            .and_where(
+                Expr::col((Alias::new("pc"), Alias::new("outcome")))
+                    .eq(ProviderOutcome::Failed.as_str()),
+            )
+            .and_where(
+                Expr::col((Alias::new("pc"), Alias::new("http_status")))
+                    .eq(429)
+                    .or(Expr::col((Alias::new("pc"), Alias::new("http_status"))).gte(500)),
+            )
+            .to_owned(),
+    );
+    message::Column::ErrorCode
+        .is_null()
+        .or(message::Column::ErrorCode.is_in(retried_by_default()))
+        .or(throttled_or_down)
+}
