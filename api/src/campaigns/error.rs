@@ -37,6 +37,17 @@ pub enum CampaignError {
     /// A send precheck failed; the reason follows `Campaign cannot be sent: `.
     #[error("Campaign cannot be sent: {0}")]
     Precheck(String),
+    /// `send_test_message`'s limit per campaign per hour is used up; `retry_after`
+    /// seconds until the oldest test of the hour ages out.
+    #[error(
+        "At most {limit} test messages per campaign per hour; the next can be sent at {}",
+        .next_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )]
+    TooManyTests {
+        limit: u64,
+        next_at: chrono::DateTime<chrono::Utc>,
+        retry_after: u64,
+    },
     /// The request is well formed but its content is not acceptable.
     #[error("{0}")]
     Invalid(String),
@@ -75,6 +86,10 @@ impl From<CampaignError> for ApiError {
             | CampaignError::Scheduled(_)
             | CampaignError::WrongStatus { .. } => StatusCode::CONFLICT,
             CampaignError::Precheck(_) | CampaignError::Invalid(_) => StatusCode::BAD_REQUEST,
+            CampaignError::TooManyTests { retry_after, .. } => {
+                return ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+                    .with_retry_after(*retry_after);
+            }
             CampaignError::Unavailable(cause) => return ApiError::unavailable(cause),
             CampaignError::Unexpected(cause) => return ApiError::internal(cause),
         };

@@ -1,8 +1,9 @@
-//! `/api/v1/campaigns/{campaign_id}/…` lifecycle: cancel, pause, resume. (Changing a
-//! campaign shares its path with `get_campaign`, so it is in `routes`.)
+//! `/api/v1/campaigns/{campaign_id}/…` lifecycle: cancel, pause, resume, and a test
+//! message before sending. (Changing a campaign shares its path with `get_campaign`,
+//! so it is in `routes`.)
 
 use poem::web::Data;
-use poem_openapi::OpenApi;
+use poem_openapi::{ApiResponse, OpenApi};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 
@@ -10,16 +11,24 @@ use waplify_shared::db::entities::campaign;
 use waplify_shared::ids::CampaignId;
 
 use super::error::CampaignError;
+use super::lifecycle_views::{TestMessageAccepted, TestMessageRequest};
 use super::views::GetCampaignResponse;
-use super::{control, listing};
+use super::{control, listing, test_send};
 use crate::http::auth::ApiKeyAuth;
 use crate::http::envelope::Success;
-use crate::http::errors::{ControlErrors, Failure};
+use crate::http::errors::{ControlErrors, Failure, TestMessageErrors};
 use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
 use crate::http::tags::Tag;
 use crate::state::AppState;
 
 pub struct CampaignLifecycleApi;
+
+#[derive(ApiResponse)]
+pub enum TestAccepted {
+    /// Queued: the test message is sent in the background.
+    #[oai(status = 202)]
+    Accepted(Json<TestMessageAccepted>),
+}
 
 #[OpenApi(prefix_path = "/api/v1", tag = "Tag::Campaigns")]
 impl CampaignLifecycleApi {
@@ -77,6 +86,41 @@ impl CampaignLifecycleApi {
         idempotency::run(state, caller, idempotency_key, what, || async move {
             let c = control::pause(state, &caller.account_id, &id).await?;
             Ok(Json(answer(state, c).await?))
+        })
+        .await
+    }
+
+    /// Send a test message
+    ///
+    /// Sends the campaign's template, with its variables (`body_data` overrides some)
+    /// and media, to one number now, through the same queue and provider client as the
+    /// campaign. From `draft`, `scheduled` or `paused`. Charged like one message
+    /// (refunded if it fails); at most 10 per campaign per hour. The message is marked
+    /// `test` and is not one of the campaign's recipients: not in its stats, counts or
+    /// `total_contacts`, and no `message.*` webhook events.
+    #[oai(
+        path = "/campaigns/:campaign_id/test",
+        method = "post",
+        operation_id = "send_test_message"
+    )]
+    async fn send_test_message(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
+        body: Json<TestMessageRequest>,
+    ) -> Result<Idempotent<TestAccepted>, Failure<TestMessageErrors>> {
+        let (state, caller, id) = (state.0, &auth.0, campaign_id.0);
+        let what = Fingerprint::post("send_test_message")
+            .param(&id)
+            .body(&body.0);
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let accepted = test_send::send_test(state, &caller.account_id, &id, body.0).await?;
+            Ok(TestAccepted::Accepted(Json(accepted)))
         })
         .await
     }

@@ -2,7 +2,8 @@
 //! `recipients`), `append` more recipients to a draft, `send` it (prechecks and reservation in
 //! `waplify_shared::sending`),
 //! read it back (`listing`, `stats`); then its lifecycle: `update` a draft or scheduled
-//! one (`schedule` reads times), `control` (cancel, pause, resume). `routes` and
+//! one (`schedule` reads times), `control` (cancel, pause, resume), `test_send` (one
+//! test message before sending). `routes` and
 //! `lifecycle_routes` are the HTTP surface, `views` and `lifecycle_views` its bodies,
 //! `error` the one mapping of [`error::CampaignError`] to HTTP answers.
 
@@ -20,5 +21,6 @@ pub mod routes;
 pub mod schedule;
 pub mod send;
 pub mod stats;
+pub mod test_send;
 pub mod update;
 pub mod views;

@@ -35,6 +35,8 @@ pub struct ApiError {
     pub message: String,
     /// A code more precise than the status's own (`code_for`).
     code: Option<&'static str>,
+    /// Seconds for a `Retry-After` header (a 429 of the operation's own limit).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -43,7 +45,14 @@ impl ApiError {
             status,
             message: message.into(),
             code: None,
+            retry_after: None,
         }
+    }
+
+    /// The same error with `Retry-After: secs`.
+    pub fn with_retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// The same error with its own machine-readable code.
@@ -125,7 +134,12 @@ impl From<sea_orm::DbErr> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
-        Json(self.body()).with_status(status).into_response()
+        let mut resp = Json(self.body()).with_status(status).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(poem::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 
@@ -247,6 +261,20 @@ documented_errors!(
         404 NotFound "No such campaign in this account: `Campaign not found`.",
         409 Conflict "The campaign's status does not allow it (`conflict`; the message names the status and what does), or a request with this `Idempotency-Key` is still in progress (`idempotency_key_in_use`).",
         422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
+        500 Internal "Unexpected server error.",
+    }
+);
+
+documented_errors!(
+    /// Errors of sending a test message.
+    TestMessageErrors {
+        400 BadRequest "Malformed campaign_id, invalid body (a phone that is not one, unknown or empty body variables) or a failed precheck (`Campaign cannot be sent: …`); an invalid `Idempotency-Key`.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "No such campaign in this account: `Campaign not found`.",
+        409 Conflict "The campaign is not a draft, scheduled or paused (`conflict`), or a request with this `Idempotency-Key` is still in progress (`idempotency_key_in_use`).",
+        413 PayloadTooLarge "Request body over the size limit.",
+        422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
+        429 TooMany "The campaign's 10 test messages of the last hour are used up (`rate_limit_exceeded`, with `Retry-After`).",
         500 Internal "Unexpected server error.",
     }
 );

@@ -237,6 +237,11 @@ fn document_rate_limit(spec: &mut serde_json::Value) {
                 limited["headers"][name] = h;
             }
             limited["headers"]["Retry-After"] = header("Seconds until the window ends.", true);
+            // An operation's own limit (test messages per hour) is said after the key's.
+            if let Some(own) = responses.get("429").and_then(|r| r["description"].as_str()) {
+                let key_limit = limited["description"].as_str().unwrap_or_default();
+                limited["description"] = json!(format!("{key_limit} Or: {own}"));
+            }
             responses.insert("429".to_owned(), limited);
             let mut sorted: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
             sorted.sort_by(|a, b| a.0.cmp(&b.0));

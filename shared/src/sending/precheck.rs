@@ -22,6 +22,16 @@ pub async fn check<C: ConnectionTrait>(
     campaign: &campaign::Model,
     credits_per_message: i64,
 ) -> Result<Result<(), String>, DbErr> {
+    let need = cost(campaign.total_contacts, credits_per_message);
+    check_for(db, campaign, need).await
+}
+
+/// The same checks for a send that costs `need` credits (one test message).
+pub async fn check_for<C: ConnectionTrait>(
+    db: &C,
+    campaign: &campaign::Model,
+    need: i64,
+) -> Result<Result<(), String>, DbErr> {
     let template = template::Entity::find_by_id(campaign.template_id.clone())
         .one(db)
         .await?
@@ -46,7 +56,6 @@ pub async fn check<C: ConnectionTrait>(
         .await?
         .map(|a| a.balance)
         .unwrap_or(0);
-    let need = cost(campaign.total_contacts, credits_per_message);
     if balance < need {
         return Ok(Err(insufficient(need, balance)));
     }

@@ -13,3 +13,4 @@ pub mod poll;
 pub mod queue_metrics;
 pub mod reconcile;
 pub mod supervise;
+pub mod test_sends;
