@@ -23,7 +23,7 @@ fn committed_spec_matches_the_code() {
 }
 
 /// Every operation id, sorted.
-const OPERATIONS: [&str; 20] = [
+const OPERATIONS: [&str; 21] = [
     "add_campaign_contacts",
     "cancel_campaign",
     "create_campaign",
@@ -41,6 +41,7 @@ const OPERATIONS: [&str; 20] = [
     "receive_whatsapp_webhook",
     "resume_campaign",
     "send_campaign",
+    "send_test_message",
     "test_webhook",
     "update_campaign",
     "verify_whatsapp_webhook",
@@ -96,10 +97,13 @@ fn every_operation_is_named_tagged_summarised_and_documents_its_errors() {
     assert_eq!(ids, OPERATIONS);
     let send = &spec["paths"]["/api/v1/campaigns/{campaign_id}/send"]["post"]["responses"];
     assert!(send["202"].is_object() && send["409"].is_object());
+    let test = &spec["paths"]["/api/v1/campaigns/{campaign_id}/test"]["post"]["responses"];
+    assert!(test["202"].is_object() && test["409"].is_object() && test["429"].is_object());
     for closed in [
         "CreateCampaignRequest",
         "AddContactsRequest",
         "ContactInput",
+        "TestMessageRequest",
     ] {
         assert_eq!(
             spec["components"]["schemas"][closed]["additionalProperties"],
@@ -214,6 +218,7 @@ fn every_keyed_post_takes_an_idempotency_key_and_documents_its_refusals() {
             "pause_campaign",
             "resume_campaign",
             "send_campaign",
+            "send_test_message",
             "test_webhook",
         ]
     );

@@ -19,8 +19,12 @@ async fn fake(config: FakeConfig) -> (Fake, String) {
 }
 
 async fn test_send(app: &TestApp, key: &str, id: &str, body: Value) -> (StatusCode, Value) {
-    app.post(&format!("/api/v1/campaigns/{id}/test"), Some(key), Some(body))
-        .await
+    app.post(
+        &format!("/api/v1/campaigns/{id}/test"),
+        Some(key),
+        Some(body),
+    )
+    .await
 }
 
 /// Waits until the message leaves `pending` and `sending`; returns its status.
@@ -96,7 +100,11 @@ async fn a_test_send_reaches_the_provider_once_and_leaves_the_campaign_alone() {
     app.tdb.assert_counts_consistent().await;
     // Charged one credit on its own.
     assert_eq!(app.balance(&s.account_id).await, 99);
-    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'charge' AND amount = -1").await, 1);
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'charge' AND amount = -1")
+            .await,
+        1
+    );
 
     // The real send: every recipient once, the test message never again.
     let (status, body) = app.send(&s.api_key, &id).await;
@@ -105,14 +113,29 @@ async fn a_test_send_reaches_the_provider_once_and_leaves_the_campaign_alone() {
         .wait_for_status(&s.api_key, &id, "completed", Duration::from_secs(60))
         .await;
     assert_eq!(
-        (&stats["total_contacts"], &stats["sent_count"], &stats["failed_count"]),
+        (
+            &stats["total_contacts"],
+            &stats["sent_count"],
+            &stats["failed_count"]
+        ),
         (&json!(3), &json!(3), &json!(0)),
         "{stats}"
     );
-    assert_eq!(fake.calls().get(&mid), Some(&1), "the test is not sent again");
+    assert_eq!(
+        fake.calls().get(&mid),
+        Some(&1),
+        "the test is not sent again"
+    );
     let c = fake.counters();
     assert_eq!((c.accepted, c.duplicates), (4, 0), "{c:?}");
-    assert_eq!(app.scalar_i64(&format!("SELECT COUNT(*) FROM messages WHERE campaign_id = '{id}' AND phone = '{}'", phone(1))).await, 2);
+    assert_eq!(
+        app.scalar_i64(&format!(
+            "SELECT COUNT(*) FROM messages WHERE campaign_id = '{id}' AND phone = '{}'",
+            phone(1)
+        ))
+        .await,
+        2
+    );
     assert_eq!(app.balance(&s.account_id).await, 96);
     assert_eq!(app.ledger_sum(&s.account_id).await, 96);
     app.tdb.assert_counts_consistent().await;
@@ -136,13 +159,27 @@ async fn a_failed_test_send_is_refunded_and_fails_nothing_else() {
     assert_eq!(settled(&app, &mid).await, "failed");
     assert_eq!(fake.counters().permanent, 1);
     assert_eq!(app.scalar_i64(&format!("SELECT COUNT(*) FROM messages WHERE id = '{mid}' AND error_code = 131026 AND failed_at IS NOT NULL AND refunded_at IS NOT NULL")).await, 1);
-    assert_eq!(app.scalar_i64(&format!("SELECT COUNT(*) FROM provider_calls WHERE message_id = '{mid}' AND outcome = 'failed'")).await, 1);
+    assert_eq!(
+        app.scalar_i64(&format!(
+            "SELECT COUNT(*) FROM provider_calls WHERE message_id = '{mid}' AND outcome = 'failed'"
+        ))
+        .await,
+        1
+    );
     // Charged, then given back; the campaign's own credits are untouched.
     assert_eq!(app.balance(&s.account_id).await, 10);
     assert_eq!(app.ledger_sum(&s.account_id).await, 10);
-    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'refund' AND amount = 1").await, 1);
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'refund' AND amount = 1")
+            .await,
+        1
+    );
     let stats = app.stats(&s.api_key, &id).await;
-    assert_eq!((&stats["campaign_status"], &stats["failed_count"]), (&json!("draft"), &json!(0)), "{stats}");
+    assert_eq!(
+        (&stats["campaign_status"], &stats["failed_count"]),
+        (&json!("draft"), &json!(0)),
+        "{stats}"
+    );
     app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
 }
@@ -158,12 +195,28 @@ async fn at_most_ten_test_sends_per_campaign_per_hour_even_at_once() {
         assert_eq!(status, StatusCode::ACCEPTED, "{i}: {body}");
     }
     let path = format!("/api/v1/campaigns/{id}/test");
-    let limited = post(&app.client, &path, &s.api_key, None, Some(&json!({"phone": phone(10)}))).await;
-    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{}", limited.text);
+    let limited = post(
+        &app.client,
+        &path,
+        &s.api_key,
+        None,
+        Some(&json!({"phone": phone(10)})),
+    )
+    .await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.text
+    );
     assert_eq!(limited.json()["error"], "rate_limit_exceeded");
     let wait: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=3600).contains(&wait), "{wait}");
-    assert_eq!(app.balance(&s.account_id).await, 90, "the 11th is not charged");
+    assert_eq!(
+        app.balance(&s.account_id).await,
+        90,
+        "the 11th is not charged"
+    );
     // An hour later (the app's clock) there is room again.
     app.clock.advance(chrono::Duration::minutes(61));
     let (status, body) = test_send(&app, &s.api_key, &id, json!({"phone": phone(10)})).await;
@@ -173,17 +226,32 @@ async fn at_most_ten_test_sends_per_campaign_per_hour_even_at_once() {
     let other = app.create_campaign(&s.api_key, 1).await;
     let tries = (0..12).map(|i| test_send(&app, &s.api_key, &other, json!({"phone": phone(i)})));
     let answers = futures::future::join_all(tries).await;
-    let accepted = answers.iter().filter(|(s, _)| *s == StatusCode::ACCEPTED).count();
-    let limited = answers.iter().filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS).count();
+    let accepted = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::ACCEPTED)
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
     assert_eq!((accepted, limited), (10, 2), "{answers:?}");
-    assert_eq!(app.scalar_i64(&format!("SELECT COUNT(*) FROM messages WHERE campaign_id = '{other}' AND test")).await, 10);
+    assert_eq!(
+        app.scalar_i64(&format!(
+            "SELECT COUNT(*) FROM messages WHERE campaign_id = '{other}' AND test"
+        ))
+        .await,
+        10
+    );
     assert_eq!(app.balance(&s.account_id).await, 79);
     assert_eq!(app.ledger_sum(&s.account_id).await, 79);
 }
 
 async fn refused(app: &TestApp, s: &Seeded, id: &str, body: Value) -> (StatusCode, String) {
     let (status, got) = test_send(app, &s.api_key, id, body).await;
-    (status, got["message"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        got["message"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 #[tokio::test]
@@ -195,25 +263,55 @@ async fn wrong_states_bad_input_and_other_accounts_change_nothing() {
     let id = app.create_campaign(&s.api_key, 2).await;
     let rows = app.row_counts().await;
     let ok = json!({"phone": phone(1)});
-    assert_eq!(refused(&app, &other, &id, ok.clone()).await, (StatusCode::NOT_FOUND, "Campaign not found".into()));
-    assert_eq!(refused(&app, &s, "not-an-id", ok.clone()).await, (StatusCode::BAD_REQUEST, "Invalid campaign_id".into()));
-    let (status, msg) = refused(&app, &s, &id, json!({"phone": "12ab"})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{msg}");
-    assert!(msg.starts_with("phone '12ab' is not a phone number"), "{msg}");
     assert_eq!(
-        refused(&app, &s, &id, json!({"phone": phone(1), "body_data": {"2": "x"}})).await,
-        (StatusCode::BAD_REQUEST, "Unknown body variables in 'body_data': 2 (the template has 1)".into())
+        refused(&app, &other, &id, ok.clone()).await,
+        (StatusCode::NOT_FOUND, "Campaign not found".into())
     );
     assert_eq!(
-        refused(&app, &s, &id, json!({"phone": phone(1), "body_data": {"1": " "}})).await,
-        (StatusCode::BAD_REQUEST, "Missing body variables in 'body_data': 1".into())
+        refused(&app, &s, "not-an-id", ok.clone()).await,
+        (StatusCode::BAD_REQUEST, "Invalid campaign_id".into())
+    );
+    let (status, msg) = refused(&app, &s, &id, json!({"phone": "12ab"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{msg}");
+    assert!(
+        msg.starts_with("phone '12ab' is not a phone number"),
+        "{msg}"
+    );
+    assert_eq!(
+        refused(
+            &app,
+            &s,
+            &id,
+            json!({"phone": phone(1), "body_data": {"2": "x"}})
+        )
+        .await,
+        (
+            StatusCode::BAD_REQUEST,
+            "Unknown body variables in 'body_data': 2 (the template has 1)".into()
+        )
+    );
+    assert_eq!(
+        refused(
+            &app,
+            &s,
+            &id,
+            json!({"phone": phone(1), "body_data": {"1": " "}})
+        )
+        .await,
+        (
+            StatusCode::BAD_REQUEST,
+            "Missing body variables in 'body_data': 1".into()
+        )
     );
     assert_eq!(app.row_counts().await, rows, "nothing stored");
     let poor = app.create_campaign(&broke.api_key, 1).await;
     let rows = app.row_counts().await;
     assert_eq!(
         refused(&app, &broke, &poor, ok.clone()).await,
-        (StatusCode::BAD_REQUEST, "Campaign cannot be sent: insufficient wallet credits (need 1, have 0)".into())
+        (
+            StatusCode::BAD_REQUEST,
+            "Campaign cannot be sent: insufficient wallet credits (need 1, have 0)".into()
+        )
     );
     assert_eq!(app.row_counts().await, rows, "nothing stored");
 
@@ -223,7 +321,10 @@ async fn wrong_states_bad_input_and_other_accounts_change_nothing() {
         refused(&app, &s, &id, ok.clone()).await,
         (StatusCode::CONFLICT, "Campaign is queued; only a draft, scheduled or paused campaign can be sent a test message".into())
     );
-    assert_eq!(app.control(&s.api_key, &id, "pause").await.0, StatusCode::OK);
+    assert_eq!(
+        app.control(&s.api_key, &id, "pause").await.0,
+        StatusCode::OK
+    );
     let (status, body) = test_send(&app, &s.api_key, &id, ok.clone()).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let mid = body["message_id"].as_str().unwrap().to_owned();
@@ -231,9 +332,15 @@ async fn wrong_states_bad_input_and_other_accounts_change_nothing() {
     let worker = app.start_worker(app.worker_config(&url)).await;
     // Sent while its campaign stays paused: no lane claims a recipient meanwhile.
     assert_eq!(settled(&app, &mid).await, "sent");
-    assert_eq!(app.stats(&s.api_key, &id).await["campaign_status"], "paused");
+    assert_eq!(
+        app.stats(&s.api_key, &id).await["campaign_status"],
+        "paused"
+    );
     assert_eq!(fake.counters().accepted, 1);
-    assert_eq!(app.control(&s.api_key, &id, "resume").await.0, StatusCode::OK);
+    assert_eq!(
+        app.control(&s.api_key, &id, "resume").await.0,
+        StatusCode::OK
+    );
     app.wait_for_status(&s.api_key, &id, "completed", Duration::from_secs(60))
         .await;
     assert_eq!(
@@ -259,8 +366,19 @@ async fn an_idempotency_key_sends_one_test_message() {
     assert!(again.replayed() && !first.replayed());
     assert_eq!(again.text, first.text);
     let changed = json!({"phone": phone(4)});
-    let reused = post(&app.client, &path, &s.api_key, Some(b"test-1"), Some(&changed)).await;
+    let reused = post(
+        &app.client,
+        &path,
+        &s.api_key,
+        Some(b"test-1"),
+        Some(&changed),
+    )
+    .await;
     assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM messages WHERE test").await, 1);
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM messages WHERE test")
+            .await,
+        1
+    );
     assert_eq!(app.balance(&s.account_id).await, 99);
 }

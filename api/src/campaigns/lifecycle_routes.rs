@@ -3,9 +3,9 @@
 //! so it is in `routes`.)
 
 use poem::web::Data;
-use poem_openapi::{ApiResponse, OpenApi};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
 
 use waplify_shared::db::entities::campaign;
 use waplify_shared::ids::CampaignId;

@@ -129,11 +129,12 @@ async fn store(
     let locked = find.one(&txn).await?.ok_or(CampaignError::NotFound)?;
     testable(&locked)?;
     within_limit(&txn, &c.id, at).await?;
-    let (contact_id, _) = recipients::upsert_contacts(&txn, &c.account_id, &[(phone.clone(), None)], now)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| CampaignError::Unexpected("the contact was not stored".into()))?;
+    let (contact_id, _) =
+        recipients::upsert_contacts(&txn, &c.account_id, &[(phone.clone(), None)], now)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| CampaignError::Unexpected("the contact was not stored".into()))?;
     let id = MessageId::generate();
     let price = state.credits_per_message;
     message::Entity::insert(message::ActiveModel {

@@ -65,13 +65,14 @@ pub fn api_service() -> Service {
 /// Request bodies that reject unknown fields (`deny_unknown_fields`). poem-openapi does
 /// not say so in the spec; [`spec_json`] adds `additionalProperties: false` for them, so
 /// clients and fuzzers know an extra field is an error.
-const CLOSED_SCHEMAS: [&str; 6] = [
+const CLOSED_SCHEMAS: [&str; 7] = [
     "CreateCampaignRequest",
     "AddContactsRequest",
     "ContactInput",
     "CreateWebhookRequest",
     "UpdateCampaignRequest",
     "SendWindowInput",
+    "TestMessageRequest",
 ];
 
 /// Fields where `null` means something (`MaybeUndefined`: absent keeps, `null` clears).

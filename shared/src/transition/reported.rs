@@ -12,9 +12,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Upd
 
 use super::bound::Senders;
 use super::history;
-use super::{locks, test_messages};
 use super::report::{Report, Settled};
 use super::reported_walk::{self, Move};
+use super::{locks, test_messages};
 use crate::db::counts::{self, Tally};
 use crate::db::entities::message;
 use crate::ids::{CampaignId, MessageId};

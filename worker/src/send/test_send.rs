@@ -65,8 +65,7 @@ async fn step(ctx: &Ctx, job: &SendTest) -> Result<(), WorkError> {
     if throttle::take(ctx, &spec, 1, Duration::from_secs(30)).await? == 0 {
         return Err(WorkError::Busy);
     }
-    let Some((token, lease_until, claimed)) = claim(ctx, &row.campaign_id, &row.id).await?
-    else {
+    let Some((token, lease_until, claimed)) = claim(ctx, &row.campaign_id, &row.id).await? else {
         return Ok(());
     };
     let outcome = if ctx.policy.exhausted(claimed.attempt) {
@@ -74,7 +73,10 @@ async fn step(ctx: &Ctx, job: &SendTest) -> Result<(), WorkError> {
     } else {
         let call = ctx
             .provider
-            .send(&spec.sender, spec.template.body(&claimed.phone, &claimed.id))
+            .send(
+                &spec.sender,
+                spec.template.body(&claimed.phone, &claimed.id),
+            )
             .await;
         Outcome {
             verdict: ctx.policy.verdict(&call.answer, claimed.attempt),

@@ -29,13 +29,8 @@ impl MigrationTrait for Migration {
             timestamp_with_time_zone_null("refunded_at"),
         ];
         for col in columns {
-            m.alter_table(
-                Table::alter()
-                    .table("messages")
-                    .add_column(col)
-                    .to_owned(),
-            )
-            .await?;
+            m.alter_table(Table::alter().table("messages").add_column(col).to_owned())
+                .await?;
         }
         let db = m.get_connection();
         // A phone may be a campaign's recipient once, and be sent any number of tests.
