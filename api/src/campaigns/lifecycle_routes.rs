@@ -10,13 +10,13 @@ use poem_openapi::{ApiResponse, OpenApi};
 use waplify_shared::db::entities::campaign;
 use waplify_shared::ids::CampaignId;
 
-use super::error::CampaignError;
+use super::error::{CampaignError, TestMessageErrors};
 use super::lifecycle_views::{TestMessageAccepted, TestMessageRequest};
 use super::views::GetCampaignResponse;
 use super::{control, listing, test_send};
 use crate::http::auth::ApiKeyAuth;
 use crate::http::envelope::Success;
-use crate::http::errors::{ControlErrors, Failure, TestMessageErrors};
+use crate::http::errors::{ControlErrors, Failure};
 use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
 use crate::http::tags::Tag;
 use crate::state::AppState;

@@ -5,7 +5,7 @@
 use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
-use poem::http::StatusCode;
+use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::registry::{MetaResponses, Registry};
@@ -136,8 +136,7 @@ impl IntoResponse for ApiError {
         let status = self.status;
         let mut resp = Json(self.body()).with_status(status).into_response();
         if let Some(secs) = self.retry_after {
-            resp.headers_mut()
-                .insert(poem::http::header::RETRY_AFTER, secs.into());
+            resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
         }
         resp
     }
@@ -195,6 +194,8 @@ macro_rules! documented_errors {
         }
     };
 }
+
+pub(crate) use documented_errors;
 
 documented_errors!(
     /// Errors of reading one campaign.
@@ -261,20 +262,6 @@ documented_errors!(
         404 NotFound "No such campaign in this account: `Campaign not found`.",
         409 Conflict "The campaign's status does not allow it (`conflict`; the message names the status and what does), or a request with this `Idempotency-Key` is still in progress (`idempotency_key_in_use`).",
         422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
-        500 Internal "Unexpected server error.",
-    }
-);
-
-documented_errors!(
-    /// Errors of sending a test message.
-    TestMessageErrors {
-        400 BadRequest "Malformed campaign_id, invalid body (a phone that is not one, unknown or empty body variables) or a failed precheck (`Campaign cannot be sent: …`); an invalid `Idempotency-Key`.",
-        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
-        404 NotFound "No such campaign in this account: `Campaign not found`.",
-        409 Conflict "The campaign is not a draft, scheduled or paused (`conflict`), or a request with this `Idempotency-Key` is still in progress (`idempotency_key_in_use`).",
-        413 PayloadTooLarge "Request body over the size limit.",
-        422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
-        429 TooMany "The campaign's 10 test messages of the last hour are used up (`rate_limit_exceeded`, with `Retry-After`).",
         500 Internal "Unexpected server error.",
     }
 );

@@ -48,7 +48,7 @@ pub struct Model {
 /// `messages.test` as a bare condition, not a bound parameter, so both databases can
 /// use the partial indexes built on it (`WHERE test`, `WHERE NOT test`).
 pub fn is_test() -> sea_orm::sea_query::SimpleExpr {
-    sea_orm::sea_query::Expr::col((Entity, Column::Test)).into()
+    sea_orm::sea_query::Expr::col((Entity, Column::Test))
 }
 
 /// The campaign's own recipients: every message but test messages.

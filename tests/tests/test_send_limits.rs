@@ -1,0 +1,110 @@
+//! Test messages' limits: at most 10 per campaign per hour (the app's clock moves the
+//! hour), also for requests made at once; an `Idempotency-Key` sends one.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use waplify_tests::app::phone;
+use waplify_tests::idempotency::post;
+use waplify_tests::{TestApp, seed, spawn_app};
+
+async fn test_send(app: &TestApp, key: &str, id: &str, body: Value) -> (StatusCode, Value) {
+    app.post(
+        &format!("/api/v1/campaigns/{id}/test"),
+        Some(key),
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn at_most_ten_test_sends_per_campaign_per_hour_even_at_once() {
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 100, 1000).await;
+    // No worker: the jobs wait in Redis, which the limit does not care about.
+    let id = app.create_campaign(&s.api_key, 1).await;
+    for i in 0..10 {
+        let (status, body) = test_send(&app, &s.api_key, &id, json!({"phone": phone(i)})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{i}: {body}");
+    }
+    let path = format!("/api/v1/campaigns/{id}/test");
+    let limited = post(
+        &app.client,
+        &path,
+        &s.api_key,
+        None,
+        Some(&json!({"phone": phone(10)})),
+    )
+    .await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.text
+    );
+    assert_eq!(limited.json()["error"], "rate_limit_exceeded");
+    let wait: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+    assert_eq!(
+        app.balance(&s.account_id).await,
+        90,
+        "the 11th is not charged"
+    );
+    // An hour later (the app's clock) there is room again.
+    app.clock.advance(chrono::Duration::minutes(61));
+    let (status, body) = test_send(&app, &s.api_key, &id, json!({"phone": phone(10)})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+
+    // Twelve at once on a fresh campaign: the campaign row's lock lets ten through.
+    let other = app.create_campaign(&s.api_key, 1).await;
+    let tries = (0..12).map(|i| test_send(&app, &s.api_key, &other, json!({"phone": phone(i)})));
+    let answers = futures::future::join_all(tries).await;
+    let accepted = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::ACCEPTED)
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((accepted, limited), (10, 2), "{answers:?}");
+    assert_eq!(
+        app.scalar_i64(&format!(
+            "SELECT COUNT(*) FROM messages WHERE campaign_id = '{other}' AND test"
+        ))
+        .await,
+        10
+    );
+    assert_eq!(app.balance(&s.account_id).await, 79);
+    assert_eq!(app.ledger_sum(&s.account_id).await, 79);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_sends_one_test_message() {
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 100, 1000).await;
+    let id = app.create_campaign(&s.api_key, 1).await;
+    let path = format!("/api/v1/campaigns/{id}/test");
+    let body = json!({"phone": phone(3), "body_data": {"1": "Grace"}});
+    let first = post(&app.client, &path, &s.api_key, Some(b"test-1"), Some(&body)).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.text);
+    let again = post(&app.client, &path, &s.api_key, Some(b"test-1"), Some(&body)).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    assert!(again.replayed() && !first.replayed());
+    assert_eq!(again.text, first.text);
+    let changed = json!({"phone": phone(4)});
+    let reused = post(
+        &app.client,
+        &path,
+        &s.api_key,
+        Some(b"test-1"),
+        Some(&changed),
+    )
+    .await;
+    assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM messages WHERE test")
+            .await,
+        1
+    );
+    assert_eq!(app.balance(&s.account_id).await, 99);
+}
