@@ -192,7 +192,7 @@ async fn refused(app: &TestApp, s: &Seeded, id: &str, body: Value) -> (StatusCod
 }
 
 #[tokio::test]
-async fn wrong_states_bad_input_and_other_accounts_change_nothing() {
+async fn bad_input_and_other_accounts_change_nothing() {
     let app = spawn_app().await;
     let s = seed(&app.tdb.db, 100, 1000).await;
     let other = seed(&app.tdb.db, 100, 1000).await;
@@ -251,7 +251,29 @@ async fn wrong_states_bad_input_and_other_accounts_change_nothing() {
         )
     );
     assert_eq!(app.row_counts().await, rows, "nothing stored");
+}
 
+#[tokio::test]
+async fn only_draft_scheduled_or_paused_campaigns_take_test_sends() {
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 100, 1000).await;
+    let id = app.create_campaign(&s.api_key, 2).await;
+    let ok = json!({"phone": phone(1)});
+    let later = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let (_, scheduled) = app
+        .post(
+            "/api/v1/campaigns",
+            Some(&s.api_key),
+            Some(
+                json!({"name": "Later", "template_name": "welcome", "body_data": {"1": "Ada"},
+                "contacts": [{"phone": phone(9)}], "scheduled_at": later}),
+            ),
+        )
+        .await;
+    let scheduled = scheduled["campaign_id"].as_str().unwrap();
+    let (status, body) = test_send(&app, &s.api_key, scheduled, ok.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let early = body["message_id"].as_str().unwrap().to_owned();
     // Queued (sent, no worker yet): 409. Paused: allowed. Completed: 409.
     assert_eq!(app.send(&s.api_key, &id).await.0, StatusCode::ACCEPTED);
     assert_eq!(
@@ -273,7 +295,9 @@ async fn wrong_states_bad_input_and_other_accounts_change_nothing() {
         app.stats(&s.api_key, &id).await["campaign_status"],
         "paused"
     );
-    assert_eq!(fake.counters().accepted, 1);
+    assert_eq!(settled(&app, &early).await, "sent");
+    // This one and the scheduled campaign's.
+    assert_eq!(fake.counters().accepted, 2);
     assert_eq!(
         app.control(&s.api_key, &id, "resume").await.0,
         StatusCode::OK
@@ -284,7 +308,7 @@ async fn wrong_states_bad_input_and_other_accounts_change_nothing() {
         refused(&app, &s, &id, ok).await,
         (StatusCode::CONFLICT, "Campaign is completed; only a draft, scheduled or paused campaign can be sent a test message".into())
     );
-    assert_eq!(fake.counters().accepted, 3);
+    assert_eq!(fake.counters().accepted, 4);
     app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
 }
