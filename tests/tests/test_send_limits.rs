@@ -1,11 +1,12 @@
 //! Test messages' limits: at most 10 per campaign per hour (the app's clock moves the
-//! hour), also for requests made at once; an `Idempotency-Key` sends one.
+//! hour), also for requests made at once; an `Idempotency-Key` sends one; a test
+//! message whose job Redis lost is still sent, once, by the reconciler.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use waplify_tests::app::phone;
 use waplify_tests::idempotency::post;
-use waplify_tests::{TestApp, seed, spawn_app};
+use waplify_tests::{Fake, FakeConfig, TestApp, seed, spawn_app};
 
 async fn test_send(app: &TestApp, key: &str, id: &str, body: Value) -> (StatusCode, Value) {
     app.post(
@@ -107,4 +108,50 @@ async fn an_idempotency_key_sends_one_test_message() {
         1
     );
     assert_eq!(app.balance(&s.account_id).await, 99);
+}
+
+#[tokio::test]
+async fn a_test_message_whose_job_redis_lost_is_sent_by_the_reconciler() {
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 100, 1000).await;
+    let id = app.create_campaign(&s.api_key, 1).await;
+    let (status, body) = test_send(&app, &s.api_key, &id, json!({"phone": phone(5)})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let mid = body["message_id"].as_str().unwrap().to_owned();
+    // Its job is gone, and it fell due a while ago.
+    let mut conn = app.queues.conn();
+    let keys: Vec<String> = redis::AsyncCommands::keys(&mut conn, format!("{}:test:*", app.prefix))
+        .await
+        .unwrap();
+    assert!(!keys.is_empty());
+    let _: () = redis::AsyncCommands::del(&mut conn, keys).await.unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    use waplify_shared::db::entities::message;
+    let due = chrono::Utc::now() - chrono::Duration::minutes(1);
+    message::Entity::update_many()
+        .col_expr(message::Column::NextAttemptAt, Expr::value(due))
+        .filter(message::Column::Id.eq(waplify_shared::ids::MessageId::parse(&mid).unwrap()))
+        .exec(&app.tdb.db)
+        .await
+        .unwrap();
+    let fake = Fake::new(FakeConfig::default());
+    let (url, _task) = fake.serve("127.0.0.1:0").await.unwrap();
+    let worker = app.start_worker(app.worker_config(&url)).await;
+    waplify_tests::eventually(
+        std::time::Duration::from_secs(30),
+        "the test message sent",
+        || async {
+            let n = app
+                .scalar_i64(&format!(
+                    "SELECT COUNT(*) FROM messages WHERE id = '{mid}' AND status = 'sent'"
+                ))
+                .await;
+            (n == 1).then_some(())
+        },
+    )
+    .await;
+    // A few more passes push nothing that sends it again.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(fake.calls().get(&mid), Some(&1));
+    worker.shutdown().await;
 }
