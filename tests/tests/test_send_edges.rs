@@ -1,6 +1,7 @@
-//! Test messages' limits: at most 10 per campaign per hour (the app's clock moves the
-//! hour), also for requests made at once; an `Idempotency-Key` sends one; a test
-//! message whose job Redis lost is still sent, once, by the reconciler.
+//! Test messages beyond the first send: at most 10 per campaign per hour (the app's
+//! clock moves the hour), also for requests made at once; an `Idempotency-Key` sends
+//! one; a test message whose job Redis lost is still sent, once, by the reconciler;
+//! status callbacks and replies move a test message without counting it.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -153,5 +154,63 @@ async fn a_test_message_whose_job_redis_lost_is_sent_by_the_reconciler() {
     // A few more passes push nothing that sends it again.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(fake.calls().get(&mid), Some(&1));
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn status_callbacks_move_a_test_message_but_not_the_campaigns_counts() {
+    use waplify_tests::whatsapp::{all_applied, notification, post_raw, sign, status_object};
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 100, 1000).await;
+    let fake = Fake::new(FakeConfig::default());
+    let (url, _task) = fake.serve("127.0.0.1:0").await.unwrap();
+    let worker = app.start_worker(app.worker_config(&url)).await;
+    let id = app.create_campaign(&s.api_key, 2).await;
+    let (status, body) = test_send(&app, &s.api_key, &id, json!({"phone": phone(1)})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let mid = body["message_id"].as_str().unwrap().to_owned();
+    let sent = format!("SELECT COUNT(*) FROM messages WHERE id = '{mid}' AND status = 'sent'");
+    waplify_tests::eventually(std::time::Duration::from_secs(30), "sent", || async {
+        (app.scalar_i64(&sent).await == 1).then_some(())
+    })
+    .await;
+    let wamid = app
+        .scalar_text(&format!("SELECT wamid FROM messages WHERE id = '{mid}'"))
+        .await;
+    let reply = json!({"from": "15550000000", "id": "wamid.in1", "timestamp": "1700000100",
+        "type": "text", "text": {"body": "looks good"}, "context": {"from": "15550000000", "id": wamid}});
+    let statuses = vec![
+        status_object(&wamid, "delivered"),
+        status_object(&wamid, "read"),
+    ];
+    for body in [
+        notification(statuses, vec![]),
+        notification(vec![], vec![reply]),
+    ] {
+        let signature = sign(waplify_tests::app::APP_SECRET, &body);
+        assert_eq!(
+            post_raw(&app, &body, Some(&signature)).await.0,
+            StatusCode::OK
+        );
+    }
+    all_applied(&app).await;
+    assert_eq!(app.scalar_i64(&format!("SELECT COUNT(*) FROM messages WHERE id = '{mid}' AND status = 'read' AND delivered_at IS NOT NULL AND read_at IS NOT NULL AND replied_at IS NOT NULL")).await, 1);
+    assert_eq!(
+        app.scalar_i64(&format!(
+            "SELECT COUNT(*) FROM message_events WHERE message_id = '{mid}'"
+        ))
+        .await,
+        4
+    );
+    let stats = app.stats(&s.api_key, &id).await;
+    for count in [
+        "sent_count",
+        "delivered_count",
+        "read_count",
+        "replied_count",
+    ] {
+        assert_eq!(stats[count], 0, "{count}: {stats}");
+    }
+    app.tdb.assert_counts_consistent().await;
     worker.shutdown().await;
 }
