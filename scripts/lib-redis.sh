@@ -72,7 +72,7 @@ glob_escape() {
 }
 
 # The queues the services use (shared/src/jobs.rs, QueueKind::ALL).
-KNOWN_QUEUES="dispatch send retry webhook callback"
+KNOWN_QUEUES="dispatch send retry webhook callback test"
 
 # queues: the queue names under the prefix, one a line: the services' own, any queue
 # under the prefix that ever had an apalis worker (core:apalis:queues:list), and

@@ -13,15 +13,18 @@ pub enum QueueKind {
     Retry,
     Webhook,
     Callback,
+    /// Test messages (`send_test_message`), one job per message.
+    Test,
 }
 
 impl QueueKind {
-    pub const ALL: [QueueKind; 5] = [
+    pub const ALL: [QueueKind; 6] = [
         QueueKind::Dispatch,
         QueueKind::Send,
         QueueKind::Retry,
         QueueKind::Webhook,
         QueueKind::Callback,
+        QueueKind::Test,
     ];
 
     pub fn suffix(self) -> &'static str {
@@ -31,6 +34,7 @@ impl QueueKind {
             QueueKind::Retry => "retry",
             QueueKind::Webhook => "webhook",
             QueueKind::Callback => "callback",
+            QueueKind::Test => "test",
         }
     }
 
@@ -105,6 +109,27 @@ pub struct RetryMessage {
 
 impl Job for RetryMessage {
     const QUEUE: QueueKind = QueueKind::Retry;
+
+    fn campaign_id(&self) -> Option<&str> {
+        Some(self.campaign_id.as_str())
+    }
+
+    fn message_id(&self) -> Option<&str> {
+        Some(self.message_id.as_str())
+    }
+}
+
+/// One attempt at sending a test message (`send_test_message`): claim it in SQL, one
+/// provider call, record the answer. A transient failure pushes the next attempt as
+/// a new delayed job; the reconciler pushes one again if Redis lost it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SendTest {
+    pub campaign_id: CampaignId,
+    pub message_id: MessageId,
+}
+
+impl Job for SendTest {
+    const QUEUE: QueueKind = QueueKind::Test;
 
     fn campaign_id(&self) -> Option<&str> {
         Some(self.campaign_id.as_str())

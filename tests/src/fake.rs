@@ -83,6 +83,8 @@ struct State {
     first_seen: HashSet<String>,
     /// message id -> calls made for it
     calls: HashMap<String, u32>,
+    /// message id -> the body of the last call made for it
+    bodies: HashMap<String, Value>,
     /// bearer token -> calls made with it
     tokens: HashMap<String, u32>,
     window: (u64, u64),
@@ -135,6 +137,11 @@ impl Fake {
     /// Calls made for each message id.
     pub fn calls(&self) -> HashMap<String, u32> {
         self.0.lock().unwrap().calls.clone()
+    }
+
+    /// The body of the last call made for each message id.
+    pub fn bodies(&self) -> HashMap<String, Value> {
+        self.0.lock().unwrap().bodies.clone()
     }
 
     /// Calls made with each bearer token (`Authorization: Bearer <token>`).

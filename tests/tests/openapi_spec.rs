@@ -23,7 +23,7 @@ fn committed_spec_matches_the_code() {
 }
 
 /// Every operation id, sorted.
-const OPERATIONS: [&str; 21] = [
+const OPERATIONS: [&str; 22] = [
     "add_campaign_contacts",
     "cancel_campaign",
     "create_campaign",
@@ -42,6 +42,7 @@ const OPERATIONS: [&str; 21] = [
     "resume_campaign",
     "retry_failed_messages",
     "send_campaign",
+    "send_test_message",
     "test_webhook",
     "update_campaign",
     "verify_whatsapp_webhook",
@@ -97,11 +98,14 @@ fn every_operation_is_named_tagged_summarised_and_documents_its_errors() {
     assert_eq!(ids, OPERATIONS);
     let send = &spec["paths"]["/api/v1/campaigns/{campaign_id}/send"]["post"]["responses"];
     assert!(send["202"].is_object() && send["409"].is_object());
+    let test = &spec["paths"]["/api/v1/campaigns/{campaign_id}/test"]["post"]["responses"];
+    assert!(test["202"].is_object() && test["409"].is_object() && test["429"].is_object());
     for closed in [
         "CreateCampaignRequest",
         "AddContactsRequest",
         "ContactInput",
         "RetryFailedRequest",
+        "TestMessageRequest",
     ] {
         assert_eq!(
             spec["components"]["schemas"][closed]["additionalProperties"],
@@ -217,6 +221,7 @@ fn every_keyed_post_takes_an_idempotency_key_and_documents_its_refusals() {
             "resume_campaign",
             "retry_failed_messages",
             "send_campaign",
+            "send_test_message",
             "test_webhook",
         ]
     );

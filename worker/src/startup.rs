@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 
 use waplify_shared::config::ConfigError;
 use waplify_shared::jobs::{
-    ApplyCallback, DeliverWebhook, DispatchCampaign, RetryMessage, SendBatch,
+    ApplyCallback, DeliverWebhook, DispatchCampaign, RetryMessage, SendBatch, SendTest,
 };
 use waplify_shared::queue::Queues;
 use waplify_shared::{db, queue, secrets};
@@ -44,7 +44,7 @@ impl Worker {
         Ok(Worker::start(Ctx::new(database, queues, cfg)))
     }
 
-    /// Starts every loop: the five queues' supervised workers, queue housekeeping,
+    /// Starts every loop: the six queues' supervised workers, queue housekeeping,
     /// the webhook relay, the scheduler, the reconciler and the metrics listener.
     fn start(ctx: Ctx) -> Worker {
         let ctx = Arc::new(ctx);
@@ -84,6 +84,12 @@ impl Worker {
             ctx.clone(),
             spec(4, &Wake::default()),
             callbacks::apply::handle,
+            stopped.clone(),
+        ));
+        tasks.spawn(supervise::supervise::<SendTest, _, _>(
+            ctx.clone(),
+            spec(4, &Wake::default()),
+            send::test_send::handle,
             stopped.clone(),
         ));
         tasks.spawn(webhooks::relay::run(ctx.clone(), stopped.clone()));

@@ -5,7 +5,10 @@ use poem::http::StatusCode;
 
 use waplify_shared::status::CampaignStatus;
 
-use crate::http::errors::{ApiError, Failure};
+use poem_openapi::ApiResponse;
+use poem_openapi::payload::Json;
+
+use crate::http::errors::{ApiError, ErrorBody, Failure, documented_errors};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignError {
@@ -46,6 +49,17 @@ pub enum CampaignError {
     /// A send precheck failed; the reason follows `Campaign cannot be sent: `.
     #[error("Campaign cannot be sent: {0}")]
     Precheck(String),
+    /// `send_test_message`'s limit per campaign per hour is used up; `retry_after`
+    /// seconds until the oldest test of the hour ages out.
+    #[error(
+        "At most {limit} test messages per campaign per hour; the next can be sent at {}",
+        .next_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )]
+    TooManyTests {
+        limit: u64,
+        next_at: chrono::DateTime<chrono::Utc>,
+        retry_after: u64,
+    },
     /// The request is well formed but its content is not acceptable.
     #[error("{0}")]
     Invalid(String),
@@ -86,6 +100,10 @@ impl From<CampaignError> for ApiError {
             | CampaignError::Finishing(_)
             | CampaignError::NothingToRetry(_) => StatusCode::CONFLICT,
             CampaignError::Precheck(_) | CampaignError::Invalid(_) => StatusCode::BAD_REQUEST,
+            CampaignError::TooManyTests { retry_after, .. } => {
+                return ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+                    .with_retry_after(*retry_after);
+            }
             CampaignError::Unavailable(cause) => return ApiError::unavailable(cause),
             CampaignError::Unexpected(cause) => return ApiError::internal(cause),
         };
@@ -98,3 +116,17 @@ impl<D> From<CampaignError> for Failure<D> {
         ApiError::from(e).into()
     }
 }
+
+documented_errors!(
+    /// Errors of sending a test message.
+    TestMessageErrors {
+        400 BadRequest "Malformed campaign_id, invalid body (a phone that is not one, unknown or empty body variables) or a failed precheck (`Campaign cannot be sent: …`); an invalid `Idempotency-Key`.",
+        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
+        404 NotFound "No such campaign in this account: `Campaign not found`.",
+        409 Conflict "The campaign is not a draft, scheduled or paused (`conflict`), or a request with this `Idempotency-Key` is still in progress (`idempotency_key_in_use`).",
+        413 PayloadTooLarge "Request body over the size limit.",
+        422 Unprocessable "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request.",
+        429 TooMany "The campaign's 10 test messages of the last hour are used up (`rate_limit_exceeded`, with `Retry-After`).",
+        500 Internal "Unexpected server error.",
+    }
+);

@@ -1,6 +1,6 @@
 //! `/api/v1/campaigns/{campaign_id}/…` lifecycle: cancel, pause, resume, retry the
-//! failed recipients. (Changing a campaign shares its path with `get_campaign`, so it
-//! is in `routes`.)
+//! failed recipients, and a test message before sending. (Changing a campaign shares
+//! its path with `get_campaign`, so it is in `routes`.)
 
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -10,10 +10,12 @@ use poem_openapi::{ApiResponse, OpenApi};
 use waplify_shared::db::entities::campaign;
 use waplify_shared::ids::CampaignId;
 
-use super::error::CampaignError;
-use super::lifecycle_views::{RetryErrors, RetryFailedRequest, RetryFailedResponse};
+use super::error::{CampaignError, TestMessageErrors};
+use super::lifecycle_views::{
+    RetryErrors, RetryFailedRequest, RetryFailedResponse, TestMessageAccepted, TestMessageRequest,
+};
 use super::views::GetCampaignResponse;
-use super::{control, listing, retry_failed};
+use super::{control, listing, retry_failed, test_send};
 use crate::http::auth::ApiKeyAuth;
 use crate::http::envelope::Success;
 use crate::http::errors::{ControlErrors, Failure};
@@ -29,6 +31,13 @@ pub enum RetryAccepted {
     /// Queued again: the dispatch job runs in the background.
     #[oai(status = 202)]
     Accepted(Json<RetryFailedResponse>),
+}
+
+#[derive(ApiResponse)]
+pub enum TestAccepted {
+    /// Queued: the test message is sent in the background.
+    #[oai(status = 202)]
+    Accepted(Json<TestMessageAccepted>),
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "Tag::Campaigns")]
@@ -87,6 +96,41 @@ impl CampaignLifecycleApi {
         idempotency::run(state, caller, idempotency_key, what, || async move {
             let c = control::pause(state, &caller.account_id, &id).await?;
             Ok(Json(answer(state, c).await?))
+        })
+        .await
+    }
+
+    /// Send a test message
+    ///
+    /// Sends the campaign's template, with its variables (`body_data` overrides some)
+    /// and media, to one number now, through the same queue and provider client as the
+    /// campaign. From `draft`, `scheduled` or `paused`. Charged like one message
+    /// (refunded if it fails); at most 10 per campaign per hour. The message is marked
+    /// `test` and is not one of the campaign's recipients: not in its stats, counts or
+    /// `total_contacts`, and no `message.*` webhook events.
+    #[oai(
+        path = "/campaigns/:campaign_id/test",
+        method = "post",
+        operation_id = "send_test_message"
+    )]
+    async fn send_test_message(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        /// 24 lowercase hex characters.
+        campaign_id: Path<CampaignId>,
+        /// Runs the operation once per key; a retry with the key gets the first answer.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: IdempotencyKey,
+        body: Json<TestMessageRequest>,
+    ) -> Result<Idempotent<TestAccepted>, Failure<TestMessageErrors>> {
+        let (state, caller, id) = (state.0, &auth.0, campaign_id.0);
+        let what = Fingerprint::post("send_test_message")
+            .param(&id)
+            .body(&body.0);
+        idempotency::run(state, caller, idempotency_key, what, || async move {
+            let accepted = test_send::send_test(state, &caller.account_id, &id, body.0).await?;
+            Ok(TestAccepted::Accepted(Json(accepted)))
         })
         .await
     }

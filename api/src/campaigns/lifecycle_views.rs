@@ -132,3 +132,28 @@ documented_errors!(
         500 Internal "Unexpected server error.",
     }
 );
+
+/// A test message: the campaign's template, variables and media, to one number.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields)]
+pub struct TestMessageRequest {
+    /// Phone number with country code; `+`, spaces and dashes are ignored.
+    #[oai(validator(max_length = 64))]
+    pub phone: Text,
+    /// Body variables to use instead of the campaign's, by position:
+    /// `{"1": "Grace"}`; the others stay the campaign's.
+    pub body_data: Option<std::collections::HashMap<String, Text>>,
+}
+
+/// A test message queued.
+#[derive(Object, Debug)]
+pub struct TestMessageAccepted {
+    pub status: crate::http::envelope::Accepted,
+    pub message: String,
+    pub campaign_id: String,
+    /// The test message: `get_campaign_message` shows its outcome and history.
+    pub message_id: String,
+    /// The number it goes to, as E.164 digits.
+    pub phone: String,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+}

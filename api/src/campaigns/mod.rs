@@ -3,7 +3,8 @@
 //! `waplify_shared::sending`),
 //! read it back (`listing`, `stats`); then its lifecycle: `update` a draft or scheduled
 //! one (`schedule` reads times), `control` (cancel, pause, resume), `retry_failed`
-//! (a finished campaign's failed recipients sent again). `routes` and
+//! (a finished campaign's failed recipients sent again), `test_send` (one test message
+//! before sending). `routes` and
 //! `lifecycle_routes` are the HTTP surface, `views` and `lifecycle_views` its bodies,
 //! `error` the one mapping of [`error::CampaignError`] to HTTP answers.
 
@@ -22,5 +23,6 @@ pub mod routes;
 pub mod schedule;
 pub mod send;
 pub mod stats;
+pub mod test_send;
 pub mod update;
 pub mod views;

@@ -85,7 +85,10 @@ pub async fn attach<C: ConnectionTrait>(
                 message::Column::UpdatedAt,
             ])
             .on_conflict(
+                // The unique index is partial (test messages repeat phones), so the
+                // conflict target names its predicate.
                 OnConflict::columns([message::Column::CampaignId, message::Column::ContactId])
+                    .target_and_where(Expr::cust("NOT test"))
                     .do_nothing()
                     .to_owned(),
             );
@@ -109,7 +112,7 @@ pub async fn attach<C: ConnectionTrait>(
 }
 
 /// Inserts or refreshes contacts; returns `(contact_id, phone)` for every one of them.
-async fn upsert_contacts<C: ConnectionTrait>(
+pub(super) async fn upsert_contacts<C: ConnectionTrait>(
     db: &C,
     account_id: &AccountId,
     recipients: &[(Phone, Option<String>)],

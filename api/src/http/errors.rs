@@ -5,7 +5,7 @@
 use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
-use poem::http::StatusCode;
+use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::registry::{MetaResponses, Registry};
@@ -35,6 +35,8 @@ pub struct ApiError {
     pub message: String,
     /// A code more precise than the status's own (`code_for`).
     code: Option<&'static str>,
+    /// Seconds for a `Retry-After` header (a 429 of the operation's own limit).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -43,7 +45,14 @@ impl ApiError {
             status,
             message: message.into(),
             code: None,
+            retry_after: None,
         }
+    }
+
+    /// The same error with `Retry-After: secs`.
+    pub fn with_retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// The same error with its own machine-readable code.
@@ -125,7 +134,11 @@ impl From<sea_orm::DbErr> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
-        Json(self.body()).with_status(status).into_response()
+        let mut resp = Json(self.body()).with_status(status).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 
@@ -181,6 +194,8 @@ macro_rules! documented_errors {
         }
     };
 }
+pub(crate) use documented_errors;
+
 pub(crate) use documented_errors;
 
 documented_errors!(

@@ -65,7 +65,7 @@ pub fn api_service() -> Service {
 /// Request bodies that reject unknown fields (`deny_unknown_fields`). poem-openapi does
 /// not say so in the spec; [`spec_json`] adds `additionalProperties: false` for them, so
 /// clients and fuzzers know an extra field is an error.
-const CLOSED_SCHEMAS: [&str; 7] = [
+const CLOSED_SCHEMAS: [&str; 8] = [
     "CreateCampaignRequest",
     "AddContactsRequest",
     "ContactInput",
@@ -73,6 +73,7 @@ const CLOSED_SCHEMAS: [&str; 7] = [
     "UpdateCampaignRequest",
     "SendWindowInput",
     "RetryFailedRequest",
+    "TestMessageRequest",
 ];
 
 /// Fields where `null` means something (`MaybeUndefined`: absent keeps, `null` clears).
@@ -238,6 +239,11 @@ fn document_rate_limit(spec: &mut serde_json::Value) {
                 limited["headers"][name] = h;
             }
             limited["headers"]["Retry-After"] = header("Seconds until the window ends.", true);
+            // An operation's own limit (test messages per hour) is said after the key's.
+            if let Some(own) = responses.get("429").and_then(|r| r["description"].as_str()) {
+                let key_limit = limited["description"].as_str().unwrap_or_default();
+                limited["description"] = json!(format!("{key_limit} Or: {own}"));
+            }
             responses.insert("429".to_owned(), limited);
             let mut sorted: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
             sorted.sort_by(|a, b| a.0.cmp(&b.0));

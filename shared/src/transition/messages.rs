@@ -5,7 +5,7 @@ use sea_orm::sea_query::{Alias, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr};
 
 use super::history::{self, Detail};
-use super::locks;
+use super::{locks, test_messages};
 use crate::db::counts;
 use crate::db::entities::message;
 use crate::ids::{CampaignId, MessageId};
@@ -43,6 +43,8 @@ pub struct Moved {
     pub id: MessageId,
     pub phone: String,
     pub attempts: i32,
+    /// A test message: its move is not counted and announces nothing.
+    pub test: bool,
 }
 
 /// Applies a move, writes one `message_events` row per message that moved, updates
@@ -70,6 +72,8 @@ pub async fn messages<C: ConnectionTrait>(
                 .from(Alias::new("messages"))
                 .and_where(message::Column::CampaignId.eq(mv.campaign_id.clone()))
                 .and_where(message::Column::Status.eq(mv.from))
+                // A campaign's sweeps (cancel, a fatal stop) leave its tests alone.
+                .and_where(message::is_recipient())
                 .limit(limit);
             db.query_all(&select)
                 .await?
@@ -96,10 +100,17 @@ pub async fn messages<C: ConnectionTrait>(
         now,
     )
     .await?;
-    counts::moved(db, mv.campaign_id, mv.from, mv.to, moved.len()).await?;
+    // Test messages have a history but are no recipients: no count, no event.
+    let (tests, counted): (Vec<&Moved>, Vec<&Moved>) = moved.iter().partition(|m| m.test);
+    counts::moved(db, mv.campaign_id, mv.from, mv.to, counted.len()).await?;
+    if mv.to == MessageStatus::Failed && !tests.is_empty() {
+        let failed: Vec<MessageId> = tests.iter().map(|m| m.id.clone()).collect();
+        test_messages::refund_failed(db, &failed, now).await?;
+    }
     if EventKind::for_status(mv.to).is_some() {
-        let changes: Vec<Change> = ids
+        let changes: Vec<Change> = counted
             .into_iter()
+            .map(|m| m.id.clone())
             .map(|message_id| Change {
                 message_id,
                 from: mv.from,
@@ -142,6 +153,7 @@ async fn update<C: ConnectionTrait>(
         message::Column::Id,
         message::Column::Phone,
         message::Column::Attempts,
+        message::Column::Test,
     ]));
     db.query_all(&update)
         .await?
@@ -151,6 +163,7 @@ async fn update<C: ConnectionTrait>(
                 id: row.try_get_by_index(0)?,
                 phone: row.try_get_by_index(1)?,
                 attempts: row.try_get_by_index(2)?,
+                test: row.try_get_by_index(3)?,
             })
         })
         .collect()

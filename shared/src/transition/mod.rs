@@ -14,6 +14,10 @@
 //! - [`reported()`]: messages moved forward by the statuses of a WhatsApp callback, filling
 //!   the gap (`sent` to `read` also announces `delivered`), if the callback came for
 //!   that message's number (`bound`).
+//! - Test messages (`messages.test`) move like any other, with their history rows, but
+//!   are no recipients: their moves change no counts and announce no `message.*`
+//!   events, campaign-wide sweeps leave them alone, and one that fails gets its own
+//!   charge back in the same transaction (`test_messages`).
 //! - [`locks`]: the order in which a transaction moving several messages takes its
 //!   locks, so records and callbacks do not deadlock.
 //!
@@ -27,6 +31,7 @@ mod messages;
 mod report;
 mod reported;
 mod reported_walk;
+mod test_messages;
 
 pub use bound::{Senders, same_recipient};
 pub use campaign::{CampaignMove, campaign, cancel_unsent};

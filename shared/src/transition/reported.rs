@@ -12,12 +12,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Upd
 
 use super::bound::Senders;
 use super::history;
-use super::locks;
 use super::report::{Report, Settled};
 use super::reported_walk::{self, Move};
+use super::{locks, test_messages};
 use crate::db::counts::{self, Tally};
 use crate::db::entities::message;
-use crate::ids::CampaignId;
+use crate::ids::{CampaignId, MessageId};
 use crate::status::MessageStatus;
 use crate::webhooks::outbox::{self, Change};
 
@@ -116,8 +116,15 @@ async fn announce<C: ConnectionTrait>(
         }
     }
     history::write_rows(db, rows, now).await?;
+    // A test message moves forward like any other, but counts and announces nothing.
+    let failed_tests: Vec<MessageId> = written
+        .iter()
+        .filter(|mv| mv.row.test && mv.to == MessageStatus::Failed)
+        .map(|mv| mv.row.id.clone())
+        .collect();
+    test_messages::refund_failed(db, &failed_tests, now).await?;
     let mut campaigns: BTreeMap<CampaignId, (BTreeMap<Tally, i64>, Vec<Change>)> = BTreeMap::new();
-    for mv in written {
+    for mv in written.iter().filter(|mv| !mv.row.test) {
         let (deltas, changes) = campaigns.entry(mv.row.campaign_id.clone()).or_default();
         *deltas.entry(mv.row.status.into()).or_default() -= 1;
         *deltas.entry(mv.to.into()).or_default() += 1;

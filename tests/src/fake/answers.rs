@@ -120,6 +120,7 @@ pub(super) fn decide(
         return Err(Refusal::Bad("not a template message".into()));
     }
     *s.calls.entry(message_id.clone()).or_default() += 1;
+    s.bodies.insert(message_id.clone(), body.clone());
     if let Some(cap) = s.config.rps_cap {
         let second = now_ms() / 1000;
         if s.window.0 != second {

@@ -59,6 +59,10 @@ pub async fn set<C: ConnectionTrait>(
     if set.rows_affected != 1 {
         return Ok(false);
     }
+    if m.test {
+        // Marked for its own history, not counted: a test message is no recipient.
+        return Ok(true);
+    }
     counts::adjust(db, &m.campaign_id, &[(mark.tally(), 1)]).await?;
     Ok(true)
 }

@@ -28,20 +28,33 @@ pub async fn expire(ctx: &Ctx, campaign_id: &CampaignId) -> Result<usize, WorkEr
         .filter(message::Column::CampaignId.eq(campaign_id.clone()))
         .filter(message::Column::Status.eq(MessageStatus::Sending))
         .filter(message::Column::LeaseUntil.lt(now))
+        // Test messages' leases are the test pass's (`test_sends`).
+        .filter(message::is_recipient())
         .limit(5000)
         .into_tuple::<MessageId>()
         .all(&ctx.db)
         .await?;
+    hand_back(ctx, campaign_id, &expired).await
+}
+
+/// Moves these messages of one campaign, if their lease is still expired, from
+/// `sending` back to `pending`, held for `UNKNOWN_OUTCOME_HOLD_SECS`.
+pub async fn hand_back(
+    ctx: &Ctx,
+    campaign_id: &CampaignId,
+    expired: &[MessageId],
+) -> Result<usize, WorkError> {
     if expired.is_empty() {
         return Ok(0);
     }
+    let now = Utc::now();
     let hold = chrono::Duration::from_std(ctx.cfg.unknown_hold).unwrap_or_default();
     let txn = begin_write(&ctx.db).await?;
     let moved = transition::messages(
         &txn,
         MessageMove {
             campaign_id,
-            target: Target::Ids(&expired),
+            target: Target::Ids(expired),
             from: MessageStatus::Sending,
             to: MessageStatus::Pending,
             claim: None,

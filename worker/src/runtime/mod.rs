@@ -14,3 +14,4 @@ pub mod queue_gauges;
 pub mod queue_metrics;
 pub mod reconcile;
 pub mod supervise;
+pub mod test_sends;

@@ -11,7 +11,8 @@
 //! - stored WhatsApp callbacks not applied after 10 s get their job pushed again (one
 //!   job per callback per minute at most, under ids made from the callback's);
 //! - webhook deliveries whose job vanished (or whose attempt died) are handed back to
-//!   the relay.
+//!   the relay;
+//! - test messages get their expired leases back and lost jobs pushed (`test_sends`).
 //!
 //! Every action is a guarded update or an idempotent push, so any number of workers
 //! may reconcile at once.
@@ -32,7 +33,7 @@ use waplify_shared::transition;
 use waplify_shared::webhooks::DeliveryState;
 
 use super::context::Ctx;
-use super::leases;
+use super::{leases, test_sends};
 use crate::error::WorkError;
 use crate::send::dispatch::{new_epoch, open_probe};
 use crate::send::finalize;
@@ -49,6 +50,8 @@ pub struct Pass {
     pub settled: usize,
     pub callbacks_pushed: usize,
     pub deliveries_released: usize,
+    /// Test messages handed back after their lease, and their jobs pushed again.
+    pub tests_requeued: usize,
 }
 
 pub async fn run(ctx: Arc<Ctx>, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -79,6 +82,10 @@ pub async fn pass(ctx: &Ctx) -> Result<Pass, WorkError> {
         dispatches_pushed: logged("queued dispatches", queued_dispatches(ctx).await),
         callbacks_pushed: logged("unapplied callbacks", unapplied_callbacks(ctx).await),
         deliveries_released: logged("orphaned deliveries", orphaned_deliveries(ctx).await),
+        tests_requeued: logged(
+            "test messages",
+            test_sends::reconcile(ctx).await.map(|(a, b)| a + b),
+        ),
         ..Pass::default()
     };
     let active = campaign::Entity::find()
@@ -261,7 +268,8 @@ async fn has_due(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, WorkError>
         .column(message::Column::Id)
         .filter(message::Column::CampaignId.eq(campaign_id.clone()))
         .filter(message::Column::Status.eq(MessageStatus::Pending))
-        .filter(message::Column::NextAttemptAt.lte(Utc::now()));
+        .filter(message::Column::NextAttemptAt.lte(Utc::now()))
+        .filter(message::is_recipient());
     // Due as a claim sees it: held messages wait for the callback backlog.
     if let Some(held) = crate::send::claim::held_due(&ctx.db).await? {
         due = due.filter(held);

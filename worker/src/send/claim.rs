@@ -69,6 +69,8 @@ pub async fn batch(
         .and_where(message::Column::CampaignId.eq(campaign_id.clone()))
         .and_where(message::Column::Status.eq(MessageStatus::Pending))
         .and_where(message::Column::NextAttemptAt.lte(now))
+        // Test messages have their own job (`test_send`), never a lane.
+        .and_where(message::is_recipient())
         .order_by(message::Column::NextAttemptAt, Order::Asc)
         .limit(limit);
     if let Some(held) = held_due(db).await? {
@@ -97,7 +99,8 @@ pub async fn one(
         .and_where(message::Column::Id.eq(message_id.clone()))
         .and_where(message::Column::CampaignId.eq(campaign_id.clone()))
         .and_where(message::Column::Status.eq(MessageStatus::Pending))
-        .and_where(message::Column::NextAttemptAt.lte(now + chrono::Duration::seconds(1)));
+        .and_where(message::Column::NextAttemptAt.lte(now + chrono::Duration::seconds(1)))
+        .and_where(message::is_recipient());
     if let Some(held) = held_due(db).await? {
         due.and_where(held);
     }

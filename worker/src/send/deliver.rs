@@ -99,7 +99,7 @@ pub async fn deliver(ctx: &Ctx, spec: &Arc<Spec>, claim: Claim) -> Result<Delive
 
 /// A message whose last allowed call ended without a known outcome, and which no
 /// status callback settled during the hold: failed without another call.
-fn given_up_outcome(message: Claimed) -> Outcome {
+pub(super) fn given_up_outcome(message: Claimed) -> Outcome {
     let text = format!(
         "attempt {}, the last allowed, has none and no status callback settled it",
         message.attempt - 1

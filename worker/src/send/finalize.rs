@@ -25,6 +25,8 @@ pub async fn has_open(db: &Db, campaign_id: &CampaignId) -> Result<bool, DbErr> 
         .column(message::Column::Id)
         .filter(message::Column::CampaignId.eq(campaign_id.clone()))
         .filter(message::Column::Status.is_in([MessageStatus::Pending, MessageStatus::Sending]))
+        // A test message in flight does not keep its campaign open.
+        .filter(message::is_recipient())
         .limit(1)
         .into_tuple::<MessageId>()
         .one(db)

@@ -10,7 +10,8 @@
 //!    database outage by `record_retry`), retries scheduled (`retry_job`).
 //! 4. `finalize`: completion, a campaign-fatal stop, and credit settlement.
 //!
-//! `spec` caches how to send each campaign (template, sender, rate).
+//! `spec` caches how to send each campaign (template, sender, rate). `test_send` sends
+//! a test message (`send_test_message`) outside any lane, one job per attempt.
 
 pub mod calls;
 pub mod claim;
@@ -26,5 +27,6 @@ pub mod retry_job;
 pub mod schedule;
 pub mod spec;
 pub mod template;
+pub mod test_send;
 pub mod throttle;
 pub mod verdict;

@@ -50,7 +50,7 @@ impl SpecCache {
         {
             return Ok(Some(spec.clone()));
         }
-        let Some(spec) = load(db, keys, campaign_id).await? else {
+        let Some(spec) = load(db, keys, campaign_id, None).await? else {
             return Ok(None);
         };
         let spec = Arc::new(spec);
@@ -85,10 +85,23 @@ impl SpecCache {
     }
 }
 
+/// The spec of one test message: its campaign's, with the message's own body
+/// variables (`messages.body_data`, a JSON object) instead of the campaign's. Not
+/// cached: a test message is sent once.
+pub async fn for_test(
+    db: &Db,
+    keys: &Keyring,
+    campaign_id: &CampaignId,
+    body_data: &str,
+) -> Result<Option<Spec>, WorkError> {
+    load(db, keys, campaign_id, Some(body_data)).await
+}
+
 async fn load(
     db: &Db,
     keys: &Keyring,
     campaign_id: &CampaignId,
+    body_data: Option<&str>,
 ) -> Result<Option<Spec>, WorkError> {
     let Some(c) = campaign::Entity::find_by_id(campaign_id.clone())
         .one(db)
@@ -115,7 +128,7 @@ async fn load(
         &t.language,
         t.header_format,
         &vars(&c.header_data, t.header_vars),
-        &vars(&c.body_data, t.body_vars),
+        &vars(body_data.unwrap_or(&c.body_data), t.body_vars),
         c.media_url.as_deref(),
         c.filename.as_deref(),
     );

@@ -171,9 +171,11 @@ fn in_use() -> ApiError {
 }
 
 /// Stores a 2xx or 4xx answer under the key and passes it on; releases the key on a
-/// 5xx. A failure to store is logged: the key then stays in progress until abandoned.
+/// 5xx, and on a 429 (a limit of the operation's own, such as test messages per hour:
+/// the same request may succeed later, and its `Retry-After` would not be replayed).
+/// A failure to store is logged: the key then stays in progress until abandoned.
 async fn keep(state: &AppState, held: &Held, fresh: Response) -> Response {
-    if fresh.status().is_server_error() {
+    if fresh.status().is_server_error() || fresh.status() == StatusCode::TOO_MANY_REQUESTS {
         release(state, held).await;
         return fresh;
     }

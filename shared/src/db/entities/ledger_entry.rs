@@ -14,6 +14,9 @@ string_enum!(
         Reserve => "reserve",
         /// Given back for recipients that were never delivered to WhatsApp.
         Refund => "refund",
+        /// One test message (`send_test_message`), paid for on its own; refunded if it
+        /// fails.
+        Charge => "charge",
     }
 );
 

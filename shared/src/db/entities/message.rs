@@ -32,6 +32,29 @@ pub struct Model {
     pub replied_at: Option<DateTimeUtc>,
     /// First button tap on this message.
     pub clicked_at: Option<DateTimeUtc>,
+    /// A test message (`send_test_message`): sent on demand to one number, left out of
+    /// the campaign's counts, recipients, lanes, completion and refunds.
+    pub test: bool,
+    /// A test message's body variables (JSON object), the campaign's with the
+    /// request's overrides; `None` for recipients.
+    pub body_data: Option<String>,
+    /// Credits a test message was charged on its own (recipients: 0, their campaign
+    /// reserved for them).
+    pub credits_charged: i64,
+    /// When a failed test message's charge was given back.
+    pub refunded_at: Option<DateTimeUtc>,
+}
+
+/// `messages.test` as a bare condition, not a bound parameter, so both databases can
+/// use the partial indexes built on it (`WHERE test`, `WHERE NOT test`).
+pub fn is_test() -> sea_orm::sea_query::SimpleExpr {
+    sea_orm::sea_query::Expr::col((Entity, Column::Test))
+}
+
+/// The campaign's own recipients: every message but test messages.
+pub fn is_recipient() -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::ExprTrait;
+    is_test().not()
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
