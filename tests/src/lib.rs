@@ -16,6 +16,7 @@ pub mod fake;
 pub mod fake_callbacks;
 pub mod idempotency;
 pub mod keys;
+pub mod list_bench;
 pub mod mutated;
 pub mod ops;
 pub mod procs;

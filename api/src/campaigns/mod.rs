@@ -4,7 +4,7 @@
 //! read it back (`listing`, `stats`); then its lifecycle: `update` a draft or scheduled
 //! one (`schedule` reads times), `control` (cancel, pause, resume). `routes` and
 //! `lifecycle_routes` are the HTTP surface, `views` and `lifecycle_views` its bodies,
-//! `error` the one mapping of [`error::CampaignError`] to HTTP answers.
+//! `messages` its recipients one by one; `error` the one mapping of [`error::CampaignError`] to HTTP answers.
 
 pub mod append;
 pub mod control;
@@ -14,6 +14,7 @@ pub mod lifecycle_routes;
 pub mod lifecycle_views;
 pub mod listing;
 pub mod lookup;
+pub mod messages;
 pub mod recipients;
 pub mod resolve;
 pub mod routes;

@@ -10,7 +10,7 @@ use sea_orm::{
 
 use crate::db::entities::message_event;
 use crate::ids::{CampaignId, MessageId};
-use crate::status::MessageStatus;
+use crate::status::{HistorySource, MessageStatus};
 
 /// What the history rows of a move say.
 pub enum Detail {
@@ -26,6 +26,7 @@ pub(super) async fn write<C: ConnectionTrait>(
     from: Option<MessageStatus>,
     to: MessageStatus,
     detail: &Detail,
+    source: HistorySource,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let rows = ids
@@ -39,6 +40,7 @@ pub(super) async fn write<C: ConnectionTrait>(
                 Detail::Same(d) => d.clone(),
                 Detail::PerId(map) => map.get(id).cloned(),
             },
+            source,
         })
         .collect();
     write_rows(db, rows, now).await
@@ -51,6 +53,7 @@ pub(super) struct Row {
     pub from: Option<MessageStatus>,
     pub to: MessageStatus,
     pub detail: Option<String>,
+    pub source: HistorySource,
 }
 
 /// Appends history rows of steps of any messages and statuses.
@@ -69,6 +72,7 @@ pub(super) async fn write_rows<C: ConnectionTrait>(
             to_status: Set(r.to),
             at: Set(now),
             detail: Set(r.detail),
+            source: Set(r.source),
         })
         .collect();
     for chunk in rows.chunks(2000) {

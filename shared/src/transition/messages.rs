@@ -9,7 +9,7 @@ use super::locks;
 use crate::db::counts;
 use crate::db::entities::message;
 use crate::ids::{CampaignId, MessageId};
-use crate::status::MessageStatus;
+use crate::status::{HistorySource, MessageStatus};
 use crate::webhooks::EventKind;
 use crate::webhooks::outbox::{self, Change};
 
@@ -35,6 +35,8 @@ pub struct MessageMove<'a> {
     /// expired: a claim made since the ids were read keeps its message).
     pub when: Vec<SimpleExpr>,
     pub detail: Detail,
+    /// Who makes the move, said in its history rows.
+    pub source: HistorySource,
 }
 
 /// A message a move changed, as it is after the move.
@@ -93,6 +95,7 @@ pub async fn messages<C: ConnectionTrait>(
         Some(mv.from),
         mv.to,
         &mv.detail,
+        mv.source,
         now,
     )
     .await?;

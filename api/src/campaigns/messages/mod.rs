@@ -1,0 +1,11 @@
+//! A campaign's recipients, one message each: `list` pages them by a keyset `cursor`
+//! (or `csv` streams them all), `detail` shows one with its history and provider calls.
+//! `routes` is the HTTP surface, `views` its bodies; errors are
+//! [`super::error::CampaignError`]s.
+
+pub mod csv;
+pub mod cursor;
+pub mod detail;
+pub mod list;
+pub mod routes;
+pub mod views;
