@@ -22,6 +22,7 @@ pub mod ops;
 pub mod procs;
 pub mod proxy;
 pub mod receiver;
+pub mod recipients;
 pub mod schedule_bench;
 pub mod seed;
 pub mod stack;

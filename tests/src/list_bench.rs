@@ -23,7 +23,10 @@ pub async fn run(recipients: usize) {
     let env = vec![
         ("DATABASE_URL", tdb.url.clone()),
         ("REDIS_URL", crate::redis_url()),
-        ("WAPLIFY_SECRET_KEY", crate::keys::TEST_SECRET_KEY.to_owned()),
+        (
+            "WAPLIFY_SECRET_KEY",
+            crate::keys::TEST_SECRET_KEY.to_owned(),
+        ),
         ("WAPLIFY_QUEUE_PREFIX", crate::unique_prefix()),
         ("RUST_LOG", "warn".to_owned()),
         ("API_BIND", api_bind.clone()),

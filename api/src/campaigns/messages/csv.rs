@@ -43,7 +43,9 @@ pub fn body(db: Db, campaign_id: CampaignId, filter: Filter) -> Body {
                     tracing::error!(%campaign_id, "csv export stopped: {e}");
                     std::io::Error::other(e)
                 })?;
-            let last = rows.last().and_then(|r| MessageId::parse(&r.message_id).ok());
+            let last = rows
+                .last()
+                .and_then(|r| MessageId::parse(&r.message_id).ok());
             let mut out = Vec::with_capacity(rows.len() * 160);
             for row in &rows {
                 write_row(&mut out, row);
@@ -114,7 +116,14 @@ mod tests {
     #[test]
     fn quotes_only_what_needs_it() {
         let mut out = Vec::new();
-        for f in ["plain", "a,b", "say \"hi\"", "two\nlines", "cr\r", "447700900123"] {
+        for f in [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\r",
+            "447700900123",
+        ] {
             field(&mut out, f);
             out.push(b'|');
         }

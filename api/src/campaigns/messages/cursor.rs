@@ -30,7 +30,13 @@ mod tests {
         let c = encode(&id);
         assert_eq!(c.len(), 16);
         assert_eq!(decode(&c).unwrap(), id);
-        for bad in ["", "!!", "AAAA", "0123456789abcdef01234567", &format!("{c}A")] {
+        for bad in [
+            "",
+            "!!",
+            "AAAA",
+            "0123456789abcdef01234567",
+            &format!("{c}A"),
+        ] {
             assert!(decode(bad).is_err(), "{bad}");
         }
     }

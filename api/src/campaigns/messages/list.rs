@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use waplify_shared::db::entities::{contact, message};
 use waplify_shared::ids::{CampaignId, ContactId, MessageId};
@@ -64,7 +66,10 @@ async fn range<C: ConnectionTrait>(
     if let Some(after) = after {
         q = q.filter(message::Column::Id.gt(after.clone()));
     }
-    q.order_by_asc(message::Column::Id).limit(limit).all(db).await
+    q.order_by_asc(message::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
 }
 
 /// The rows with their contacts' names, in one query for the page.

@@ -84,18 +84,23 @@ impl CampaignMessagesApi {
             return Ok(MessagesAnswer::Ok(MessagesBody::Csv(Binary(body))));
         }
         let limit = limit.0.0;
-        let (items, more) = list::page(&state.db, &found.id, &filter, after.as_ref(), limit).await?;
+        let (items, more) =
+            list::page(&state.db, &found.id, &filter, after.as_ref(), limit).await?;
         let next_cursor = match (more, items.last()) {
-            (true, Some(last)) => MessageId::parse(&last.message_id).ok().map(|id| cursor::encode(&id)),
+            (true, Some(last)) => MessageId::parse(&last.message_id)
+                .ok()
+                .map(|id| cursor::encode(&id)),
             _ => None,
         };
-        Ok(MessagesAnswer::Ok(MessagesBody::Json(Json(ListMessagesResponse {
-            status: Success::Success,
-            items,
-            next_cursor,
-            limit,
-            timestamp: chrono::Utc::now(),
-        }))))
+        Ok(MessagesAnswer::Ok(MessagesBody::Json(Json(
+            ListMessagesResponse {
+                status: Success::Success,
+                items,
+                next_cursor,
+                limit,
+                timestamp: chrono::Utc::now(),
+            },
+        ))))
     }
 
     /// Get one recipient's message
@@ -117,8 +122,13 @@ impl CampaignMessagesApi {
         /// 24 lowercase hex characters.
         message_id: Path<MessageId>,
     ) -> Result<Json<GetMessageResponse>, Failure<MessageReadErrors>> {
-        let message =
-            detail::detail(&state.0.db, &auth.0.account_id, &campaign_id.0, &message_id.0).await?;
+        let message = detail::detail(
+            &state.0.db,
+            &auth.0.account_id,
+            &campaign_id.0,
+            &message_id.0,
+        )
+        .await?;
         Ok(Json(GetMessageResponse {
             status: Success::Success,
             message,
