@@ -167,6 +167,8 @@ impl<D: ApiResponse> ApiResponse for Failure<D> {
     }
 }
 
+/// Declares an error set: one documented status per variant, each a JSON `ErrorBody`.
+/// Callers need `ApiResponse`, `Json` and `ErrorBody` in scope.
 macro_rules! documented_errors {
     ($(#[$doc:meta])* $name:ident { $($status:literal $variant:ident $desc:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -181,6 +183,7 @@ macro_rules! documented_errors {
         }
     };
 }
+pub(crate) use documented_errors;
 
 documented_errors!(
     /// Errors of reading one campaign.
@@ -197,26 +200,6 @@ documented_errors!(
     ListErrors {
         400 BadRequest "Invalid `page`, `limit` or `status`.",
         401 Unauthorized "Missing, malformed, unknown or revoked API key.",
-        500 Internal "Unexpected server error.",
-    }
-);
-
-documented_errors!(
-    /// Errors of listing a campaign's recipients.
-    MessageListErrors {
-        400 BadRequest "Malformed campaign_id, or an invalid `status`, `error_code`, `limit` or `after` (`Invalid after: not a cursor of this list`).",
-        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
-        404 NotFound "No such campaign in this account: `Campaign not found`.",
-        500 Internal "Unexpected server error.",
-    }
-);
-
-documented_errors!(
-    /// Errors of reading one recipient's message.
-    MessageReadErrors {
-        400 BadRequest "Malformed campaign_id or message_id.",
-        401 Unauthorized "Missing, malformed, unknown or revoked API key.",
-        404 NotFound "No such campaign in this account (`Campaign not found`), or no such message in that campaign (`Message not found`).",
         500 Internal "Unexpected server error.",
     }
 );
