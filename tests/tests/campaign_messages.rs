@@ -255,8 +255,12 @@ async fn one_message_shows_its_history_and_every_provider_call_after_a_retry() {
         ]
     );
     worker.shutdown().await;
+}
 
-    // A cancel is the operator's step.
+#[tokio::test]
+async fn a_cancel_is_the_operators_step() {
+    let app = spawn_app().await;
+    let s = seed(&app.tdb.db, 1000, 80).await;
     let draft = app.create_campaign(&s.api_key, 2).await;
     let (status, body) = app.control(&s.api_key, &draft, "cancel").await;
     assert_eq!(status, StatusCode::OK, "{body}");

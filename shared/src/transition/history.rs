@@ -18,15 +18,20 @@ pub enum Detail {
     PerId(HashMap<MessageId, String>),
 }
 
+/// The one step many messages just made together.
+pub(super) struct Step<'a> {
+    pub from: Option<MessageStatus>,
+    pub to: MessageStatus,
+    pub detail: &'a Detail,
+    pub source: HistorySource,
+}
+
 /// Appends history rows for messages that just changed state.
 pub(super) async fn write<C: ConnectionTrait>(
     db: &C,
     campaign_id: &CampaignId,
     ids: &[MessageId],
-    from: Option<MessageStatus>,
-    to: MessageStatus,
-    detail: &Detail,
-    source: HistorySource,
+    step: Step<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let rows = ids
@@ -34,13 +39,13 @@ pub(super) async fn write<C: ConnectionTrait>(
         .map(|id| Row {
             campaign_id: campaign_id.clone(),
             message_id: id.clone(),
-            from,
-            to,
-            detail: match detail {
+            from: step.from,
+            to: step.to,
+            detail: match step.detail {
                 Detail::Same(d) => d.clone(),
                 Detail::PerId(map) => map.get(id).cloned(),
             },
-            source,
+            source: step.source,
         })
         .collect();
     write_rows(db, rows, now).await

@@ -88,17 +88,13 @@ pub async fn messages<C: ConnectionTrait>(
     let sets = std::mem::take(&mut mv.sets);
     let moved = update(db, &mv, sets, ids, now).await?;
     let ids: Vec<MessageId> = moved.iter().map(|m| m.id.clone()).collect();
-    history::write(
-        db,
-        mv.campaign_id,
-        &ids,
-        Some(mv.from),
-        mv.to,
-        &mv.detail,
-        mv.source,
-        now,
-    )
-    .await?;
+    let step = history::Step {
+        from: Some(mv.from),
+        to: mv.to,
+        detail: &mv.detail,
+        source: mv.source,
+    };
+    history::write(db, mv.campaign_id, &ids, step, now).await?;
     counts::moved(db, mv.campaign_id, mv.from, mv.to, moved.len()).await?;
     if EventKind::for_status(mv.to).is_some() {
         let changes: Vec<Change> = ids

@@ -9,13 +9,13 @@ use poem_openapi::{ApiResponse, OpenApi, ResponseContent};
 
 use waplify_shared::ids::{CampaignId, MessageId};
 
+use super::errors::{MessageListErrors, MessageReadErrors};
 use super::list::Filter;
 use super::views::{GetMessageResponse, ListMessagesResponse, MessageState};
 use super::{csv, cursor, detail, list};
 use crate::campaigns::lookup;
 use crate::http::auth::ApiKeyAuth;
 use crate::http::envelope::Success;
-use super::errors::{MessageListErrors, MessageReadErrors};
 use crate::http::errors::Failure;
 use crate::http::paging::Bounded;
 use crate::http::tags::Tag;

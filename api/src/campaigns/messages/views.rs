@@ -105,6 +105,7 @@ impl From<ProviderOutcome> for CallOutcome {
 
 /// One recipient of a campaign and where its message is.
 #[derive(Object, Debug, Clone, PartialEq)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MessageRow {
     /// 24 lowercase hex characters.
     pub message_id: String,
@@ -164,6 +165,7 @@ pub struct ListMessagesResponse {
 
 /// One step of a message's history.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HistoryStep {
     /// `null` for the first step.
     pub from: Option<MessageState>,
@@ -187,6 +189,7 @@ impl From<message_event::Model> for HistoryStep {
 
 /// One call to the WhatsApp Cloud API for the message.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ProviderCall {
     /// 1 for the first call.
     pub attempt: i32,
@@ -216,6 +219,7 @@ impl From<provider_call::Model> for ProviderCall {
 
 /// One recipient with everything that happened to its message.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MessageDetail {
     #[oai(flatten)]
     pub row: MessageRow,
