@@ -14,7 +14,9 @@ from waplify_send_client.api.campaigns import (
     cancel_campaign,
     create_campaign,
     get_campaign,
+    get_campaign_message,
     get_campaign_stats,
+    list_campaign_messages,
     pause_campaign,
     resume_campaign,
     retry_failed_messages,
@@ -31,10 +33,15 @@ from waplify_send_client.models import (
     ErrorBody,
     GetCampaignResponse,
     RetryFailedRequest,
+    GetMessageResponse,
+    ListMessagesResponse,
+    MessageState,
+    StepSource,
     SendAcceptedResponse,
     SendWindowInput,
     UpdateCampaignRequest,
 )
+from waplify_send_client.types import UNSET
 
 checks = 0
 
@@ -179,5 +186,27 @@ with client as client:
         body=UpdateCampaignRequest(scheduled_at="2031-03-09T02:30:00", scheduled_timezone="America/New_York"),
     )
     check(gap.status_code == HTTPStatus.CONFLICT, gap)  # already sent: only drafts change
+
+    # Page through a campaign's recipients one at a time, then read one's history.
+    rows = []
+    after = UNSET
+    while True:
+        page = list_campaign_messages.sync(created.campaign_id, client=client, limit=1, after=after)
+        check(isinstance(page, ListMessagesResponse) and len(page.items) <= 1, page)
+        rows.extend(page.items)
+        if not page.next_cursor:
+            break
+        after = page.next_cursor
+    check(sorted(r.phone for r in rows) == ["15550100001", "15550100002"], rows)
+    check(len({r.message_id for r in rows}) == 2, rows)
+    bad_cursor = list_campaign_messages.sync_detailed(created.campaign_id, client=client, after="nope")
+    check(bad_cursor.status_code == HTTPStatus.BAD_REQUEST and isinstance(bad_cursor.parsed, ErrorBody), bad_cursor)
+    gone = list_campaign_messages.sync(scheduled.campaign_id, client=client, status=[MessageState.CANCELLED])
+    check(isinstance(gone, ListMessagesResponse) and len(gone.items) == 1, gone)
+    one = get_campaign_message.sync(scheduled.campaign_id, gone.items[0].message_id, client=client)
+    check(isinstance(one, GetMessageResponse), one)
+    check(one.message.status == MessageState.CANCELLED and one.message.phone == "15550100004", one)
+    last = one.message.history[-1]
+    check(last.to == MessageState.CANCELLED and last.source == StepSource.OPERATOR, one.message.history)
 
 print(f"python client: all {checks} checks passed")

@@ -137,5 +137,33 @@ check(retriedAll.response.status === 409 && retriedAll.error, retriedAll.data);
 // Its 202 (compiled only if the schema has these fields).
 const acceptedFields: (keyof components["schemas"]["RetryFailedResponse"])[] = ["count", "task_id", "campaign_id"];
 check(acceptedFields.length === 3, acceptedFields);
+// Page through a campaign's recipients one at a time, then read one's history.
+const listPage = (after?: string) =>
+  client.GET("/api/v1/campaigns/{campaign_id}/messages", {
+    params: { path: { campaign_id: campaignId }, query: { limit: 1, after } },
+  });
+const phones: string[] = [];
+let cursor: string | undefined = undefined;
+for (;;) {
+  const page = await listPage(cursor);
+  check(page.data && typeof page.data !== "string", page.error);
+  check(page.data.items.length <= 1, page.data);
+  phones.push(...page.data.items.map((r) => r.phone));
+  if (!page.data.next_cursor) break;
+  cursor = page.data.next_cursor;
+}
+check(phones.sort().join() === "15550100001,15550100002", phones);
+const gone = await client.GET("/api/v1/campaigns/{campaign_id}/messages", {
+  params: { path: lifecycle.params.path, query: { status: ["cancelled"] } },
+});
+check(gone.data && typeof gone.data !== "string" && gone.data.items.length === 1, gone.error);
+const first = gone.data.items[0];
+check(first, gone.data);
+const one = await client.GET("/api/v1/campaigns/{campaign_id}/messages/{message_id}", {
+  params: { path: { ...lifecycle.params.path, message_id: first.message_id } },
+});
+check(one.data && one.data.message.status === "cancelled", one.error);
+const lastStep = one.data.message.history[one.data.message.history.length - 1];
+check(lastStep && lastStep.to === "cancelled" && lastStep.source === "operator", one.data.message.history);
 
 console.log(`typescript client: all ${checks} checks passed`);

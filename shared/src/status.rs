@@ -33,6 +33,20 @@ string_enum!(
 );
 
 string_enum!(
+    /// Who wrote a `message_events` row: the part of the system that made the step.
+    HistorySource {
+        /// A send lane: claim, the provider's answer, a stopped campaign's leftovers.
+        Worker => "worker",
+        /// A WhatsApp status callback.
+        Callback => "callback",
+        /// The reconciler: an expired claim handed back, a cancelled campaign's stragglers.
+        Reconciler => "reconciler",
+        /// A customer's request through the API (cancel).
+        Operator => "operator",
+    }
+);
+
+string_enum!(
     /// Meta's review state of a template.
     TemplateStatus {
         Approved => "APPROVED",

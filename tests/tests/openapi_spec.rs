@@ -23,17 +23,19 @@ fn committed_spec_matches_the_code() {
 }
 
 /// Every operation id, sorted.
-const OPERATIONS: [&str; 22] = [
+const OPERATIONS: [&str; 24] = [
     "add_campaign_contacts",
     "cancel_campaign",
     "create_campaign",
     "create_webhook",
     "delete_webhook",
     "get_campaign",
+    "get_campaign_message",
     "get_campaign_stats",
     "get_health",
     "get_ready",
     "get_webhook",
+    "list_campaign_messages",
     "list_campaigns",
     "list_webhook_deliveries",
     "list_webhooks",

@@ -93,6 +93,37 @@ async fn a_test_send_reaches_the_provider_once_and_leaves_the_campaign_alone() {
     assert_eq!(app.scalar_i64(&format!("SELECT COUNT(*) {row} AND test AND wamid LIKE 'wamid.%' AND sent_at IS NOT NULL AND campaign_id = '{id}'")).await, 1);
     assert_eq!(app.scalar_i64(&format!("SELECT COUNT(*) FROM provider_calls WHERE message_id = '{mid}' AND outcome = 'sent' AND attempt = 1")).await, 1);
     assert_eq!(app.scalar_i64(&format!("SELECT COUNT(*) FROM message_events WHERE message_id = '{mid}' AND ((from_status = 'pending' AND to_status = 'sending') OR (from_status = 'sending' AND to_status = 'sent'))")).await, 2);
+    // Its outcome through the API, marked a test; not in the list of recipients.
+    let (status, got) = app
+        .get(
+            &format!("/api/v1/campaigns/{id}/messages/{mid}"),
+            Some(&s.api_key),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    let m = &got["message"];
+    assert_eq!(
+        (m["test"].as_bool(), m["status"].as_str()),
+        (Some(true), Some("sent")),
+        "{got}"
+    );
+    assert_eq!(
+        m["provider_calls"].as_array().map(Vec::len),
+        Some(1),
+        "{got}"
+    );
+    let (_, listed) = app
+        .get(
+            &format!("/api/v1/campaigns/{id}/messages"),
+            Some(&s.api_key),
+        )
+        .await;
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3, "{listed}");
+    assert!(
+        items.iter().all(|r| r["message_id"] != mid.as_str()),
+        "{listed}"
+    );
     // Not a recipient: stats, counts and the campaign row are as they were.
     assert_eq!(counts(&app.stats(&s.api_key, &id).await), counts(&before));
     assert_eq!(before["total_contacts"], 3);

@@ -15,6 +15,9 @@ pub enum CampaignError {
     /// No such campaign in this account (another account's is not found either).
     #[error("Campaign not found")]
     NotFound,
+    /// No such message in the campaign (one of another campaign is not found either).
+    #[error("Message not found")]
+    MessageNotFound,
     /// Something the request names (a template, a number) is not the account's.
     #[error("{0}")]
     Missing(String),
@@ -93,7 +96,9 @@ impl From<sea_orm::DbErr> for CampaignError {
 impl From<CampaignError> for ApiError {
     fn from(e: CampaignError) -> ApiError {
         let status = match &e {
-            CampaignError::NotFound | CampaignError::Missing(_) => StatusCode::NOT_FOUND,
+            CampaignError::NotFound
+            | CampaignError::MessageNotFound
+            | CampaignError::Missing(_) => StatusCode::NOT_FOUND,
             CampaignError::NotDraft(_)
             | CampaignError::Scheduled(_)
             | CampaignError::WrongStatus { .. }

@@ -6,7 +6,7 @@
 //! (a finished campaign's failed recipients sent again), `test_send` (one test message
 //! before sending). `routes` and
 //! `lifecycle_routes` are the HTTP surface, `views` and `lifecycle_views` its bodies,
-//! `error` the one mapping of [`error::CampaignError`] to HTTP answers.
+//! `messages` its recipients one by one; `error` the one mapping of [`error::CampaignError`] to HTTP answers.
 
 pub mod append;
 pub mod control;
@@ -16,6 +16,7 @@ pub mod lifecycle_routes;
 pub mod lifecycle_views;
 pub mod listing;
 pub mod lookup;
+pub mod messages;
 pub mod recipients;
 pub mod resolve;
 pub mod retry_failed;

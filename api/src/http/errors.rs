@@ -180,6 +180,8 @@ impl<D: ApiResponse> ApiResponse for Failure<D> {
     }
 }
 
+/// Declares an error set: one documented status per variant, each a JSON `ErrorBody`.
+/// Callers need `ApiResponse`, `Json` and `ErrorBody` in scope.
 macro_rules! documented_errors {
     ($(#[$doc:meta])* $name:ident { $($status:literal $variant:ident $desc:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -194,8 +196,6 @@ macro_rules! documented_errors {
         }
     };
 }
-pub(crate) use documented_errors;
-
 pub(crate) use documented_errors;
 
 documented_errors!(

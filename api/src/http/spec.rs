@@ -5,6 +5,7 @@
 use poem_openapi::{ExtraHeader, OpenApiService};
 
 use crate::campaigns::lifecycle_routes::CampaignLifecycleApi;
+use crate::campaigns::messages::routes::CampaignMessagesApi;
 use crate::campaigns::routes::CampaignsApi;
 use crate::http::health::HealthApi;
 use crate::webhooks::routes::WebhooksApi;
@@ -14,6 +15,7 @@ pub type Service = OpenApiService<
     (
         CampaignsApi,
         CampaignLifecycleApi,
+        CampaignMessagesApi,
         WebhooksApi,
         WhatsAppApi,
         HealthApi,
@@ -27,6 +29,7 @@ pub fn api_service() -> Service {
         (
             CampaignsApi,
             CampaignLifecycleApi,
+            CampaignMessagesApi,
             WebhooksApi,
             WhatsAppApi,
             HealthApi,

@@ -23,7 +23,7 @@ use crate::db::{Db, begin_write};
 use crate::ids::MessageId;
 use crate::ledger;
 use crate::queue::new_task_id;
-use crate::status::{CampaignStatus, MessageStatus};
+use crate::status::{CampaignStatus, HistorySource, MessageStatus};
 use crate::transition::{self, CampaignMove, Detail, MessageMove, Target};
 
 /// Messages moved per statement.
@@ -171,6 +171,7 @@ async fn back_to_pending<C: sea_orm::ConnectionTrait>(
             ],
             when: Vec::new(),
             detail: Detail::Same(Some("sent again by request".into())),
+            source: HistorySource::Operator,
         },
         now,
     )

@@ -39,6 +39,7 @@ pub async fn chosen<C: ConnectionTrait>(
         .from(message::Entity)
         .and_where(message::Column::CampaignId.eq(campaign_id.clone()))
         .and_where(message::Column::Status.eq(MessageStatus::Failed))
+        .and_where(message::is_recipient())
         .and_where(outcome_known());
     match pick {
         Pick::Codes(codes) => {

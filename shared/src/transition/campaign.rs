@@ -13,7 +13,7 @@ use super::messages::{MessageMove, Target, messages};
 use crate::db::entities::{campaign, campaign_event};
 use crate::events::EventKind;
 use crate::ids::CampaignId;
-use crate::status::{CampaignStatus, MessageStatus};
+use crate::status::{CampaignStatus, HistorySource, MessageStatus};
 use crate::webhooks::campaign_events::campaign_event;
 
 /// Messages cancelled per statement when a campaign is cancelled.
@@ -126,7 +126,7 @@ pub async fn campaign<C: ConnectionTrait>(
     .exec_without_returning(db)
     .await?;
     if mv.to == CampaignStatus::Cancelled {
-        cancel_unsent(db, mv.id, now).await?;
+        cancel_unsent(db, mv.id, HistorySource::Operator, now).await?;
     }
     if let Some(event) = EventKind::for_campaign(from, mv.to) {
         campaign_event(db, mv.id, event, from, now).await?;
@@ -134,10 +134,12 @@ pub async fn campaign<C: ConnectionTrait>(
     Ok(Some(from))
 }
 
-/// Cancels every pending message of the campaign. Returns how many.
+/// Cancels every pending message of the campaign. Returns how many. `source` is the
+/// operator at the cancel itself, the reconciler for messages handed back after it.
 pub async fn cancel_unsent<C: ConnectionTrait>(
     db: &C,
     id: &CampaignId,
+    source: HistorySource,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let mut total = 0;
@@ -155,6 +157,7 @@ pub async fn cancel_unsent<C: ConnectionTrait>(
                 sets: Vec::new(),
                 when: Vec::new(),
                 detail: Detail::Same(Some("campaign cancelled".into())),
+                source,
             },
             now,
         )

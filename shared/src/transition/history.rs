@@ -10,7 +10,7 @@ use sea_orm::{
 
 use crate::db::entities::message_event;
 use crate::ids::{CampaignId, MessageId};
-use crate::status::MessageStatus;
+use crate::status::{HistorySource, MessageStatus};
 
 /// What the history rows of a move say.
 pub enum Detail {
@@ -18,14 +18,20 @@ pub enum Detail {
     PerId(HashMap<MessageId, String>),
 }
 
+/// The one step many messages just made together.
+pub(super) struct Step<'a> {
+    pub from: Option<MessageStatus>,
+    pub to: MessageStatus,
+    pub detail: &'a Detail,
+    pub source: HistorySource,
+}
+
 /// Appends history rows for messages that just changed state.
 pub(super) async fn write<C: ConnectionTrait>(
     db: &C,
     campaign_id: &CampaignId,
     ids: &[MessageId],
-    from: Option<MessageStatus>,
-    to: MessageStatus,
-    detail: &Detail,
+    step: Step<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let rows = ids
@@ -33,12 +39,13 @@ pub(super) async fn write<C: ConnectionTrait>(
         .map(|id| Row {
             campaign_id: campaign_id.clone(),
             message_id: id.clone(),
-            from,
-            to,
-            detail: match detail {
+            from: step.from,
+            to: step.to,
+            detail: match step.detail {
                 Detail::Same(d) => d.clone(),
                 Detail::PerId(map) => map.get(id).cloned(),
             },
+            source: step.source,
         })
         .collect();
     write_rows(db, rows, now).await
@@ -51,6 +58,7 @@ pub(super) struct Row {
     pub from: Option<MessageStatus>,
     pub to: MessageStatus,
     pub detail: Option<String>,
+    pub source: HistorySource,
 }
 
 /// Appends history rows of steps of any messages and statuses.
@@ -69,6 +77,7 @@ pub(super) async fn write_rows<C: ConnectionTrait>(
             to_status: Set(r.to),
             at: Set(now),
             detail: Set(r.detail),
+            source: Set(r.source),
         })
         .collect();
     for chunk in rows.chunks(2000) {

@@ -9,7 +9,7 @@ use super::{locks, test_messages};
 use crate::db::counts;
 use crate::db::entities::message;
 use crate::ids::{CampaignId, MessageId};
-use crate::status::MessageStatus;
+use crate::status::{HistorySource, MessageStatus};
 use crate::webhooks::EventKind;
 use crate::webhooks::outbox::{self, Change};
 
@@ -35,6 +35,8 @@ pub struct MessageMove<'a> {
     /// expired: a claim made since the ids were read keeps its message).
     pub when: Vec<SimpleExpr>,
     pub detail: Detail,
+    /// Who makes the move, said in its history rows.
+    pub source: HistorySource,
 }
 
 /// A message a move changed, as it is after the move.
@@ -90,16 +92,13 @@ pub async fn messages<C: ConnectionTrait>(
     let sets = std::mem::take(&mut mv.sets);
     let moved = update(db, &mv, sets, ids, now).await?;
     let ids: Vec<MessageId> = moved.iter().map(|m| m.id.clone()).collect();
-    history::write(
-        db,
-        mv.campaign_id,
-        &ids,
-        Some(mv.from),
-        mv.to,
-        &mv.detail,
-        now,
-    )
-    .await?;
+    let step = history::Step {
+        from: Some(mv.from),
+        to: mv.to,
+        detail: &mv.detail,
+        source: mv.source,
+    };
+    history::write(db, mv.campaign_id, &ids, step, now).await?;
     // Test messages have a history but are no recipients: no count, no event.
     let (tests, counted): (Vec<&Moved>, Vec<&Moved>) = moved.iter().partition(|m| m.test);
     counts::moved(db, mv.campaign_id, mv.from, mv.to, counted.len()).await?;

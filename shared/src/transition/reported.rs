@@ -18,7 +18,7 @@ use super::{locks, test_messages};
 use crate::db::counts::{self, Tally};
 use crate::db::entities::message;
 use crate::ids::{CampaignId, MessageId};
-use crate::status::MessageStatus;
+use crate::status::{HistorySource, MessageStatus};
 use crate::webhooks::outbox::{self, Change};
 
 /// Applies a chunk of reports, in order, each to the message it names (by wamid, else
@@ -112,6 +112,7 @@ async fn announce<C: ConnectionTrait>(
                 from: Some(s.from),
                 to: s.to,
                 detail: Some(s.detail.clone()),
+                source: HistorySource::Callback,
             });
         }
     }

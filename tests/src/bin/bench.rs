@@ -34,6 +34,9 @@ struct Args {
     /// Instead: schedule this many campaigns and report how late they fired.
     #[arg(long)]
     schedule: Option<usize>,
+    /// Instead: walk and export (CSV) the recipient list of a campaign this large.
+    #[arg(long)]
+    list: Option<usize>,
 }
 
 #[tokio::main]
@@ -42,9 +45,10 @@ async fn main() {
     if !waplify_tests::TestDb::is_postgres() {
         eprintln!("note: TEST_DATABASE=sqlite, measuring the embedded database");
     }
-    match args.schedule {
-        Some(n) => waplify_tests::schedule_bench::run(n, args.workers).await,
-        None => {
+    match (args.schedule, args.list) {
+        (_, Some(n)) => waplify_tests::list_bench::run(n).await,
+        (Some(n), _) => waplify_tests::schedule_bench::run(n, args.workers).await,
+        _ => {
             for &latency in &args.latency_ms {
                 run(&args, latency).await;
             }

@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::message;
 use waplify_shared::ids::{CampaignId, MessageId};
-use waplify_shared::status::MessageStatus;
+use waplify_shared::status::{HistorySource, MessageStatus};
 use waplify_shared::transition::{self, Detail, MessageMove, Target};
 
 use super::context::Ctx;
@@ -70,6 +70,7 @@ pub async fn hand_back(
             detail: Detail::Same(Some(
                 "lease expired; held for the worker's result or a status callback".into(),
             )),
+            source: HistorySource::Reconciler,
         },
         now,
     )

@@ -28,7 +28,7 @@ use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::{campaign, message, webhook_delivery, whatsapp_callback};
 use waplify_shared::ids::{CallbackId, CampaignId, MessageId};
 use waplify_shared::jobs::{ApplyCallback, DispatchCampaign, QueueKind};
-use waplify_shared::status::{CampaignStatus, MessageStatus};
+use waplify_shared::status::{CampaignStatus, HistorySource, MessageStatus};
 use waplify_shared::transition;
 use waplify_shared::webhooks::DeliveryState;
 
@@ -125,12 +125,12 @@ async fn one_campaign(ctx: &Ctx, c: &campaign::Model, out: &mut Pass) -> Result<
                 .error_message
                 .clone()
                 .unwrap_or_else(|| "campaign failed".into());
-            finalize::fail_pending(ctx, &c.id, code, &reason).await?;
+            finalize::fail_pending(ctx, &c.id, code, &reason, HistorySource::Reconciler).await?;
         }
         CampaignStatus::Cancelled => {
             // Messages handed back by a call in flight at the cancel.
             let txn = begin_write(&ctx.db).await?;
-            transition::cancel_unsent(&txn, &c.id, Utc::now()).await?;
+            transition::cancel_unsent(&txn, &c.id, HistorySource::Reconciler, Utc::now()).await?;
             txn.commit().await?;
         }
         _ => {

@@ -15,7 +15,7 @@ use waplify_shared::clock::Clock;
 use waplify_shared::db::entities::{campaign, message, whatsapp_callback};
 use waplify_shared::db::{Db, begin_write};
 use waplify_shared::ids::{CampaignId, MessageId};
-use waplify_shared::status::{CampaignStatus, MessageStatus};
+use waplify_shared::status::{CampaignStatus, HistorySource, MessageStatus};
 use waplify_shared::transition::{self, Detail, MessageMove, Target};
 use waplify_shared::window::SendWindow;
 
@@ -197,6 +197,7 @@ async fn take(
             ],
             when: Vec::new(),
             detail: Detail::Same(Some(format!("claimed by {worker}"))),
+            source: HistorySource::Worker,
         },
         now,
     )

@@ -9,7 +9,7 @@ use waplify_shared::db::entities::{campaign, message};
 use waplify_shared::db::{Db, begin_write};
 use waplify_shared::ids::{CampaignId, MessageId};
 use waplify_shared::sending::refund;
-use waplify_shared::status::{CampaignStatus, MessageStatus};
+use waplify_shared::status::{CampaignStatus, HistorySource, MessageStatus};
 use waplify_shared::transition::{self, CampaignMove, Detail, MessageMove, Target};
 
 use crate::error::WorkError;
@@ -112,7 +112,7 @@ pub async fn fail_when(
         // Cancelled, or made a draft again, first: its messages are not this call's.
         return Ok(());
     }
-    fail_pending(ctx, campaign_id, code, message).await?;
+    fail_pending(ctx, campaign_id, code, message, HistorySource::Worker).await?;
     try_finish(ctx, campaign_id).await?;
     Ok(())
 }
@@ -127,12 +127,14 @@ async fn is_failed(ctx: &Ctx, campaign_id: &CampaignId) -> Result<bool, DbErr> {
     Ok(status == Some(CampaignStatus::Failed))
 }
 
-/// Fails the pending messages of a stopped campaign, a chunk per transaction.
+/// Fails the pending messages of a stopped campaign, a chunk per transaction. `source`
+/// is the worker that stopped it, or the reconciler finishing the job later.
 pub async fn fail_pending(
     ctx: &Ctx,
     campaign_id: &CampaignId,
     code: Option<i32>,
     message: &str,
+    source: HistorySource,
 ) -> Result<u64, WorkError> {
     let reason = format!("campaign stopped: {message}");
     let mut total = 0;
@@ -154,6 +156,7 @@ pub async fn fail_pending(
                 ],
                 when: Vec::new(),
                 detail: Detail::Same(Some(reason.clone())),
+                source,
             },
             now,
         )

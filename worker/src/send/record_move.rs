@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use waplify_shared::db::entities::message;
 use waplify_shared::ids::{CampaignId, MessageId};
-use waplify_shared::status::MessageStatus;
+use waplify_shared::status::{HistorySource, MessageStatus};
 use waplify_shared::transition::{self, Detail, MessageMove, Target};
 
 /// What becomes of a result that arrives after its lease expired, while its message
@@ -86,6 +86,7 @@ impl MoveOut<'_> {
                 sets,
                 when: Vec::new(),
                 detail: Detail::PerId(details),
+                source: HistorySource::Worker,
             },
             now,
         )

@@ -23,7 +23,7 @@ use waplify_shared::db::entities::message;
 use waplify_shared::ids::MessageId;
 use waplify_shared::jobs::SendTest;
 use waplify_shared::queue::new_task_id;
-use waplify_shared::status::MessageStatus;
+use waplify_shared::status::{HistorySource, MessageStatus};
 use waplify_shared::transition::{self, Detail, MessageMove, Target};
 
 use super::claim::{Claimed, held_due};
@@ -140,6 +140,7 @@ async fn claim(
             ],
             when,
             detail: Detail::Same(Some(format!("test message claimed by {}", ctx.cfg.name))),
+            source: HistorySource::Worker,
         },
         now,
     )

@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::ids::{CampaignId, MessageId};
-use crate::status::MessageStatus;
+use crate::status::{HistorySource, MessageStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "message_events")]
@@ -16,6 +16,8 @@ pub struct Model {
     pub to_status: MessageStatus,
     pub at: DateTimeUtc,
     pub detail: Option<String>,
+    /// Who made the step.
+    pub source: HistorySource,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

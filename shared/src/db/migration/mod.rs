@@ -13,6 +13,7 @@ mod m20261202_000005_callback_dead_letter;
 mod m20261202_000006_key_expiry;
 mod m20261205_000007_secret_encryption;
 mod m20261205_000008_idempotency_keys;
+mod m20261205_000009_message_listing;
 mod m20261205_000010_test_messages;
 
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_key_expiry::Migration),
             Box::new(m20261205_000007_secret_encryption::Migration),
             Box::new(m20261205_000008_idempotency_keys::Migration),
+            Box::new(m20261205_000009_message_listing::Migration),
             Box::new(m20261205_000010_test_messages::Migration),
         ]
     }
