@@ -27,6 +27,7 @@ pub mod retry;
 pub mod schedule_bench;
 pub mod seed;
 pub mod stack;
+pub mod test_sends;
 pub mod testdb;
 pub mod tls;
 pub mod whatsapp;

@@ -180,6 +180,23 @@ fn as_owner(program: &Path, args: &[&str]) -> std::process::Output {
     cmd.args(args).output().expect("run a PostgreSQL program")
 }
 
+/// The server's files readable by the user it runs as (`postgres` when we are root),
+/// its key private to it.
+fn hand_to_postgres(dir: &Path, files: &Path) {
+    let chmod = |mode: &str, p: &Path| {
+        Command::new("chmod").arg(mode).arg(p).status().unwrap();
+    };
+    chmod("755", dir);
+    chmod("600", &files.join("server.key"));
+    if is_root() {
+        let chown = |args: &[&str], p: &Path| {
+            Command::new("chown").args(args).arg(p).status().unwrap();
+        };
+        chown(&["-R", "postgres"], files);
+        chown(&["postgres"], dir);
+    }
+}
+
 impl TlsPostgres {
     pub fn start(certs: &Certs, user: &str, password: &str) -> TlsPostgres {
         let bin = pg_bin();
@@ -190,23 +207,7 @@ impl TlsPostgres {
         std::fs::write(files.join("pw"), password).unwrap();
         std::fs::copy(certs.server_cert(), files.join("server.pem")).unwrap();
         std::fs::copy(certs.server_key(), files.join("server.key")).unwrap();
-        let chmod = |mode: &str, p: &Path| {
-            Command::new("chmod").arg(mode).arg(p).status().unwrap();
-        };
-        chmod("755", dir.path());
-        chmod("600", &files.join("server.key"));
-        if is_root() {
-            Command::new("chown")
-                .args(["-R", "postgres"])
-                .arg(&files)
-                .status()
-                .unwrap();
-            Command::new("chown")
-                .arg("postgres")
-                .arg(dir.path())
-                .status()
-                .unwrap();
-        }
+        hand_to_postgres(dir.path(), &files);
         let out = as_owner(
             &bin.join("initdb"),
             &[

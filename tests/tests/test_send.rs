@@ -9,38 +9,13 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use waplify_tests::app::phone;
+use waplify_tests::test_sends::{settled, shown_as_test_not_listed, test_send};
 use waplify_tests::{Fake, FakeConfig, Seeded, TestApp, seed, spawn_app};
 
 async fn fake(config: FakeConfig) -> (Fake, String) {
     let fake = Fake::new(config);
     let (url, _task) = fake.serve("127.0.0.1:0").await.unwrap();
     (fake, url)
-}
-
-async fn test_send(app: &TestApp, key: &str, id: &str, body: Value) -> (StatusCode, Value) {
-    app.post(
-        &format!("/api/v1/campaigns/{id}/test"),
-        Some(key),
-        Some(body),
-    )
-    .await
-}
-
-/// Waits until the message leaves `pending` and `sending`; returns its status.
-async fn settled(app: &TestApp, message_id: &str) -> String {
-    waplify_tests::eventually(
-        Duration::from_secs(30),
-        &format!("test message {message_id} to settle"),
-        || async {
-            let status = app
-                .scalar_text(&format!(
-                    "SELECT status FROM messages WHERE id = '{message_id}'"
-                ))
-                .await;
-            (status != "pending" && status != "sending").then_some(status)
-        },
-    )
-    .await
 }
 
 fn counts(stats: &Value) -> Vec<Value> {
@@ -94,36 +69,7 @@ async fn a_test_send_reaches_the_provider_once_and_leaves_the_campaign_alone() {
     assert_eq!(app.scalar_i64(&format!("SELECT COUNT(*) FROM provider_calls WHERE message_id = '{mid}' AND outcome = 'sent' AND attempt = 1")).await, 1);
     assert_eq!(app.scalar_i64(&format!("SELECT COUNT(*) FROM message_events WHERE message_id = '{mid}' AND ((from_status = 'pending' AND to_status = 'sending') OR (from_status = 'sending' AND to_status = 'sent'))")).await, 2);
     // Its outcome through the API, marked a test; not in the list of recipients.
-    let (status, got) = app
-        .get(
-            &format!("/api/v1/campaigns/{id}/messages/{mid}"),
-            Some(&s.api_key),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{got}");
-    let m = &got["message"];
-    assert_eq!(
-        (m["test"].as_bool(), m["status"].as_str()),
-        (Some(true), Some("sent")),
-        "{got}"
-    );
-    assert_eq!(
-        m["provider_calls"].as_array().map(Vec::len),
-        Some(1),
-        "{got}"
-    );
-    let (_, listed) = app
-        .get(
-            &format!("/api/v1/campaigns/{id}/messages"),
-            Some(&s.api_key),
-        )
-        .await;
-    let items = listed["items"].as_array().expect("items");
-    assert_eq!(items.len(), 3, "{listed}");
-    assert!(
-        items.iter().all(|r| r["message_id"] != mid.as_str()),
-        "{listed}"
-    );
+    shown_as_test_not_listed(&app, &s.api_key, &id, &mid, 3).await;
     // Not a recipient: stats, counts and the campaign row are as they were.
     assert_eq!(counts(&app.stats(&s.api_key, &id).await), counts(&before));
     assert_eq!(before["total_contacts"], 3);

@@ -4,19 +4,11 @@
 //! status callbacks and replies move a test message without counting it.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use waplify_tests::app::phone;
 use waplify_tests::idempotency::post;
-use waplify_tests::{Fake, FakeConfig, TestApp, seed, spawn_app};
-
-async fn test_send(app: &TestApp, key: &str, id: &str, body: Value) -> (StatusCode, Value) {
-    app.post(
-        &format!("/api/v1/campaigns/{id}/test"),
-        Some(key),
-        Some(body),
-    )
-    .await
-}
+use waplify_tests::test_sends::test_send;
+use waplify_tests::{Fake, FakeConfig, seed, spawn_app};
 
 #[tokio::test]
 async fn at_most_ten_test_sends_per_campaign_per_hour_even_at_once() {

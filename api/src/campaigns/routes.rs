@@ -13,9 +13,8 @@ use super::views::*;
 use super::{append, create, listing, lookup, send, stats, update};
 use crate::http::auth::ApiKeyAuth;
 use crate::http::envelope::Success;
-use crate::http::errors::{
-    ChangeErrors, CreateErrors, Failure, ListErrors, ReadErrors, UpdateErrors,
-};
+use crate::http::error_sets::{ChangeErrors, CreateErrors, ListErrors, ReadErrors, UpdateErrors};
+use crate::http::errors::Failure;
 use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
 use crate::http::paging::{Limit, Page};
 use crate::http::tags::Tag;

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod conn_guard;
 pub mod envelope;
 pub mod error_map;
+pub mod error_sets;
 pub mod errors;
 pub mod health;
 pub mod idempotency;

@@ -11,9 +11,8 @@ use super::views::*;
 use super::{deliveries, endpoints};
 use crate::http::auth::ApiKeyAuth;
 use crate::http::envelope::Success;
-use crate::http::errors::{
-    Failure, ListErrors, WebhookCreateErrors, WebhookErrors, WebhookTestErrors,
-};
+use crate::http::error_sets::{ListErrors, WebhookCreateErrors, WebhookErrors, WebhookTestErrors};
+use crate::http::errors::Failure;
 use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
 use crate::http::paging::{Limit, Page};
 use crate::http::tags::Tag;

@@ -8,7 +8,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::receive;
 use crate::http::envelope::Success;
-use crate::http::errors::{CallbackErrors, Failure, VerifyErrors};
+use crate::http::error_sets::{CallbackErrors, VerifyErrors};
+use crate::http::errors::Failure;
 use crate::http::raw_json::RawJson;
 use crate::http::tags::Tag;
 use crate::state::AppState;

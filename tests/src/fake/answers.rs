@@ -132,33 +132,8 @@ pub(super) fn decide(
             return Err(Refusal::RateLimited);
         }
     }
-    if s.config.fatal_numbers.contains(&to) {
-        s.counters.fatal += 1;
-        return Err(Refusal::Fatal);
-    }
-    if s.config.fail_numbers.contains(&to) {
-        s.counters.permanent += 1;
-        return Err(Refusal::Permanent);
-    }
-    if s.config.transient_numbers.contains(&to) {
-        s.counters.transient += 1;
-        return Err(Refusal::Transient(503, 2));
-    }
-    let first = s.first_seen.insert(message_id.clone());
-    if first
-        && s.config.transient_first_rate > 0.0
-        && rand::random::<f64>() < s.config.transient_first_rate
-    {
-        s.counters.transient += 1;
-        return Err(Refusal::Transient(503, 2));
-    }
-    if s.config.transient_rate > 0.0 && rand::random::<f64>() < s.config.transient_rate {
-        s.counters.transient += 1;
-        return Err(if s.counters.transient.is_multiple_of(2) {
-            Refusal::Transient(429, 130429)
-        } else {
-            Refusal::Transient(503, 2)
-        });
+    if let Some(refusal) = configured_refusal(s, &to, &message_id) {
+        return Err(refusal);
     }
     s.counters.accepted += 1;
     let now = now_ms();
@@ -188,4 +163,38 @@ fn error(status: u16, code: i64, title: &str, details: &str) -> Response {
     Json(body)
         .with_status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
         .into_response()
+}
+
+/// The refusal the configuration asks for this call, if any: numbers that always fail
+/// (fatally, permanently, transiently) and random transient failures.
+fn configured_refusal(s: &mut State, to: &str, message_id: &str) -> Option<Refusal> {
+    if s.config.fatal_numbers.iter().any(|n| n == to) {
+        s.counters.fatal += 1;
+        return Some(Refusal::Fatal);
+    }
+    if s.config.fail_numbers.iter().any(|n| n == to) {
+        s.counters.permanent += 1;
+        return Some(Refusal::Permanent);
+    }
+    if s.config.transient_numbers.iter().any(|n| n == to) {
+        s.counters.transient += 1;
+        return Some(Refusal::Transient(503, 2));
+    }
+    let first = s.first_seen.insert(message_id.to_owned());
+    if first
+        && s.config.transient_first_rate > 0.0
+        && rand::random::<f64>() < s.config.transient_first_rate
+    {
+        s.counters.transient += 1;
+        return Some(Refusal::Transient(503, 2));
+    }
+    if s.config.transient_rate > 0.0 && rand::random::<f64>() < s.config.transient_rate {
+        s.counters.transient += 1;
+        return Some(if s.counters.transient.is_multiple_of(2) {
+            Refusal::Transient(429, 130429)
+        } else {
+            Refusal::Transient(503, 2)
+        });
+    }
+    None
 }
