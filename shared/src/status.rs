@@ -41,7 +41,7 @@ string_enum!(
         Callback => "callback",
         /// The reconciler: an expired claim handed back, a cancelled campaign's stragglers.
         Reconciler => "reconciler",
-        /// A customer's request through the API (cancel).
+        /// A customer's request through the API (cancel, retry of failed recipients).
         Operator => "operator",
     }
 );

@@ -2,7 +2,7 @@
 //! the queue and the provider client, charged and refunded like a message, marked
 //! `test` and left out of the campaign's stats, recipients, lanes and completion;
 //! 409 outside draft, scheduled and paused; 404 for another account. The hourly limit
-//! and idempotency keys are in `test_send_limits.rs`.
+//! and idempotency keys are in `test_send_edges.rs`.
 
 use std::time::Duration;
 

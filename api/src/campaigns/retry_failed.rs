@@ -27,16 +27,25 @@ pub async fn retry_failed(
     let pick = pick(body);
     let found = lookup::campaign(&state.db, account, id).await?;
     ensure_finished(&found)?;
-    let queued = match retry::retry(&state.db, &found, &pick, Utc::now()).await? {
+    let queued = match retry::retry(
+        &state.db,
+        &found,
+        &pick,
+        state.credits_per_message,
+        Utc::now(),
+    )
+    .await?
+    {
         Ok(queued) => queued,
         Err(RetryRefused::Precheck(reason)) => return Err(CampaignError::Precheck(reason)),
         Err(RetryRefused::NoneChosen) => return Err(nothing(&pick)),
         Err(RetryRefused::Moved) => {
             // Another retry (or the end of the campaign's last calls) came first.
+            // If it has even finished again since, it is still not this request's to move.
             let current = lookup::campaign(&state.db, account, id).await?;
             ensure_finished(&current)?;
-            return Err(CampaignError::Unexpected(
-                "a settled campaign could not be queued again".into(),
+            return Err(CampaignError::NothingToRetry(
+                "Another retry of this campaign came first; read the campaign again".into(),
             ));
         }
     };

@@ -52,11 +52,14 @@ pub enum RetryRefused {
     Precheck(String),
 }
 
-/// Retries the failed recipients of `c` that `pick` chooses.
+/// Retries the failed recipients of `c` that `pick` chooses. `price` is what one
+/// recipient costs now (`CREDITS_PER_MESSAGE`), used only for a campaign that never
+/// reserved anything (it failed its prechecks when its schedule came).
 pub async fn retry(
     db: &Db,
     c: &campaign::Model,
     pick: &Pick,
+    price: i64,
     now: DateTime<Utc>,
 ) -> Result<Result<Requeued, RetryRefused>, DbErr> {
     // Credits are checked by the ledger in the transaction, once the count is known.
@@ -97,7 +100,11 @@ pub async fn retry(
         txn.rollback().await?;
         return Ok(Err(RetryRefused::NoneChosen));
     }
-    let need = (count as i64).saturating_mul(unit(c));
+    let (unit, never_reserved) = match unit(c) {
+        0 if c.credits_reserved == 0 => (price, true),
+        u => (u, false),
+    };
+    let need = (count as i64).saturating_mul(unit);
     let entry = ledger::Entry {
         account_id: &c.account_id,
         campaign_id: Some(&c.id),
@@ -116,16 +123,43 @@ pub async fn retry(
             need, have,
         ))));
     }
-    campaign::Entity::update_many()
-        .col_expr(
-            campaign::Column::CreditsRefunded,
-            Expr::col(campaign::Column::CreditsRefunded).sub(need),
-        )
-        .filter(campaign::Column::Id.eq(c.id.clone()))
-        .exec(&txn)
-        .await?;
+    book_reserve(&txn, c, unit, need, never_reserved).await?;
     txn.commit().await?;
     Ok(Ok(Requeued { count, task_id }))
+}
+
+/// The campaign's side of the charge. Reserved minus refunded is what its sent and
+/// sending recipients cost: the retried ones come off the refunded side. A campaign
+/// that never reserved gets its reserve at today's price, the recipients not retried
+/// counted as refunded, so the settlement's per-recipient share (reserve / recipients)
+/// is that price.
+async fn book_reserve<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    c: &campaign::Model,
+    unit: i64,
+    need: i64,
+    never_reserved: bool,
+) -> Result<(), DbErr> {
+    let mut update = campaign::Entity::update_many();
+    if never_reserved {
+        let reserve = c.total_contacts.saturating_mul(unit);
+        update = update
+            .col_expr(campaign::Column::CreditsReserved, Expr::value(reserve))
+            .col_expr(
+                campaign::Column::CreditsRefunded,
+                Expr::value(reserve - need),
+            );
+    } else {
+        update = update.col_expr(
+            campaign::Column::CreditsRefunded,
+            Expr::col(campaign::Column::CreditsRefunded).sub(need),
+        );
+    }
+    update
+        .filter(campaign::Column::Id.eq(c.id.clone()))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// What one recipient of the campaign costs: its reserve shared by its recipients (a

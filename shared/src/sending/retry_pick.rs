@@ -10,7 +10,7 @@
 //! status callback) and recipient-permanent codes are picked only by naming their
 //! codes.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr};
 
 use super::codes::{UNKNOWN_OUTCOME, retried_by_default};
@@ -76,26 +76,17 @@ fn outcome_known() -> SimpleExpr {
 }
 
 /// A last error that may go away: no code, a transient or campaign-fatal code, or a
-/// final call answered 429 / 5xx.
+/// final call answered 429 / 5xx. Only the message's latest call counts: an earlier
+/// 503 does not make a later permanent failure retryable.
 fn not_permanent() -> SimpleExpr {
-    let throttled_or_down = Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from_as(Alias::new("provider_calls"), Alias::new("pc"))
-            .and_where(Expr::cust("pc.message_id = messages.id"))
-            .and_where(
-                Expr::col((Alias::new("pc"), Alias::new("outcome")))
-                    .eq(ProviderOutcome::Failed.as_str()),
-            )
-            .and_where(
-                Expr::col((Alias::new("pc"), Alias::new("http_status")))
-                    .eq(429)
-                    .or(Expr::col((Alias::new("pc"), Alias::new("http_status"))).gte(500)),
-            )
-            .to_owned(),
-    );
+    let last_throttled_or_down = Expr::cust(format!(
+        "COALESCE((SELECT CASE WHEN pc.outcome = '{}' AND (pc.http_status = 429 \
+         OR pc.http_status >= 500) THEN 1 ELSE 0 END FROM provider_calls pc \
+         WHERE pc.message_id = messages.id ORDER BY pc.id DESC LIMIT 1), 0) = 1",
+        ProviderOutcome::Failed.as_str()
+    ));
     message::Column::ErrorCode
         .is_null()
         .or(message::Column::ErrorCode.is_in(retried_by_default()))
-        .or(throttled_or_down)
+        .or(last_throttled_or_down)
 }

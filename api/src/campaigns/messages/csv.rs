@@ -94,7 +94,7 @@ fn status_text(r: &MessageRow) -> &'static str {
 }
 
 fn time(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
         .unwrap_or_default()
 }
 

@@ -3,7 +3,9 @@
 //! Each query is one range of an index: `(campaign_id, id)` without a status filter,
 //! `(campaign_id, status, id)` per status with one (the ranges are merged here), so a
 //! page far into a million rows costs what the first one does. Ids start with their
-//! creation second, so rows appended during a walk sort after those already there.
+//! creation second and then random bytes: a row added during a walk sorts after those
+//! already there unless it was made in the same second (then either way). Rows that
+//! existed when the walk began are each seen once, whatever is added meanwhile.
 
 use std::collections::{BTreeSet, HashMap};
 

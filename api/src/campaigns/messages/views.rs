@@ -60,7 +60,7 @@ pub enum StepSource {
     Callback,
     /// The reconciler: an expired claim handed back, a cancelled campaign's stragglers.
     Reconciler,
-    /// A request through the API (cancel).
+    /// A request through the API (cancel, retry of failed recipients).
     Operator,
 }
 
