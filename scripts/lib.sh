@@ -105,11 +105,15 @@ ensure_node() {
   [ "$major" -ge 20 ] || die "Node.js 20 or newer is needed (found $(node --version))"
 }
 
-# free_port: prints a local TCP port nothing listens on.
+# free_port: prints a local TCP port nothing listens on, below the kernel's ephemeral
+# range: a port in it may be the local end of some outgoing connection, which nothing
+# listens on but which still makes binding it fail.
 free_port() {
-  local p
+  local p lo=32768 rest
+  read -r lo rest </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  [ "${lo:-0}" -gt 21000 ] 2>/dev/null || lo=60001
   for _ in $(seq 50); do
-    p=$(shuf -i 20000-60000 -n 1)
+    p=$(shuf -i "20000-$((lo - 1))" -n 1)
     port_open 127.0.0.1 "$p" || { echo "$p"; return; }
   done
   die "no free port found"
