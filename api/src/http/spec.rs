@@ -109,12 +109,31 @@ pub fn spec_json() -> String {
         }
         prop["nullable"] = serde_json::Value::Bool(true);
     }
+    document_patterns(&mut spec);
     simplify_described_refs(&mut spec);
     document_unavailable(&mut spec);
     document_rate_limit(&mut spec);
     let mut text = serde_json::to_string_pretty(&spec).expect("serialisable");
     text.push('\n');
     text
+}
+
+/// The form of values the handlers parse themselves (with their own messages): every
+/// value of the pattern is accepted, so clients and fuzzers know what is valid. A
+/// cursor is 12 bytes in unpadded base64url; a phone is digits with the country code,
+/// spaces and dashes allowed between them (the handler also trims blanks around).
+fn document_patterns(spec: &mut serde_json::Value) {
+    const PHONE: &str = r"^\+?[1-9]([ -]*[0-9]){7,14}[ -]*$";
+    let phone = &mut spec["components"]["schemas"]["TestMessageRequest"]["properties"]["phone"];
+    assert!(phone.is_object(), "TestMessageRequest.phone is missing");
+    phone["pattern"] = PHONE.into();
+    let list = &mut spec["paths"]["/api/v1/campaigns/{campaign_id}/messages"]["get"];
+    let params = list["parameters"].as_array_mut().expect("list parameters");
+    let after = params
+        .iter_mut()
+        .find(|p| p["name"] == "after")
+        .expect("after");
+    after["schema"]["pattern"] = "^[A-Za-z0-9_-]{16}$".into();
 }
 
 /// poem-openapi documents a described field of a named type as
