@@ -150,11 +150,10 @@ async fn take(
     due: SelectStatement,
     lease: std::time::Duration,
 ) -> Result<Claim, DbErr> {
-    let token = format!("{worker}/{}", ulid::Ulid::generate());
+    let token = fresh_token(worker);
     let txn = begin_write(db).await?;
     let now = Utc::now();
-    let lease_until =
-        now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+    let lease_until = lease_end(now, lease);
     if let Some(halt) = gate(&txn, clock, campaign_id, generation).await? {
         txn.commit().await?;
         return Ok(Claim {
@@ -179,11 +178,53 @@ async fn take(
             halted: None,
         });
     }
-    let moved = transition::messages(
+    let detail = format!("claimed by {worker}");
+    let messages = to_sending(
         &txn,
+        campaign_id,
+        &ids,
+        (&token, lease_until),
+        Vec::new(),
+        detail,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Claim {
+        token,
+        lease_until,
+        messages,
+        halted: None,
+    })
+}
+
+/// A claim token of this worker: every claim gets its own.
+pub fn fresh_token(worker: &str) -> String {
+    format!("{worker}/{}", ulid::Ulid::generate())
+}
+
+/// When a claim made at `now` for `lease` ends.
+pub fn lease_end(now: DateTime<Utc>, lease: std::time::Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30))
+}
+
+/// Moves these pending messages to `sending` under `token` until `lease_until`, each
+/// with one more attempt; `when` are more conditions a row must still meet. Returns
+/// the messages that moved.
+pub async fn to_sending<C: ConnectionTrait>(
+    txn: &C,
+    campaign_id: &CampaignId,
+    ids: &[MessageId],
+    (token, lease_until): (&str, DateTime<Utc>),
+    when: Vec<SimpleExpr>,
+    detail: String,
+    now: DateTime<Utc>,
+) -> Result<Vec<Claimed>, DbErr> {
+    let moved = transition::messages(
+        txn,
         MessageMove {
             campaign_id,
-            target: Target::Ids(&ids),
+            target: Target::Ids(ids),
             from: MessageStatus::Pending,
             to: MessageStatus::Sending,
             claim: None,
@@ -192,31 +233,24 @@ async fn take(
                     message::Column::Attempts,
                     Expr::col(message::Column::Attempts).add(1),
                 ),
-                (message::Column::Claim, Expr::value(token.as_str())),
+                (message::Column::Claim, Expr::value(token)),
                 (message::Column::LeaseUntil, Expr::value(lease_until)),
             ],
-            when: Vec::new(),
-            detail: Detail::Same(Some(format!("claimed by {worker}"))),
+            when,
+            detail: Detail::Same(Some(detail)),
             source: HistorySource::Worker,
         },
         now,
     )
     .await?;
-    let messages = moved
+    Ok(moved
         .into_iter()
         .map(|m| Claimed {
             id: m.id,
             phone: m.phone,
             attempt: m.attempts,
         })
-        .collect();
-    txn.commit().await?;
-    Ok(Claim {
-        token,
-        lease_until,
-        messages,
-        halted: None,
-    })
+        .collect())
 }
 
 /// Whether the campaign may claim now.

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use apalis::prelude::{BoxDynError, Data};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use waplify_shared::db::begin_write;
@@ -23,10 +22,9 @@ use waplify_shared::db::entities::message;
 use waplify_shared::ids::MessageId;
 use waplify_shared::jobs::SendTest;
 use waplify_shared::queue::new_task_id;
-use waplify_shared::status::{HistorySource, MessageStatus};
-use waplify_shared::transition::{self, Detail, MessageMove, Target};
+use waplify_shared::status::MessageStatus;
 
-use super::claim::{Claimed, held_due};
+use super::claim::{Claimed, fresh_token, held_due, lease_end, to_sending};
 use super::deliver::given_up_outcome;
 use super::record::Outcome;
 use super::record_retry::record_retrying;
@@ -114,44 +112,28 @@ async fn claim(
     id: &MessageId,
 ) -> Result<Option<(String, DateTime<Utc>, Claimed)>, WorkError> {
     let now = Utc::now();
-    let token = format!("{}/{}", ctx.cfg.name, ulid::Ulid::generate());
-    let lease_until =
-        now + chrono::Duration::from_std(ctx.cfg.lease).unwrap_or(chrono::Duration::seconds(30));
+    let token = fresh_token(&ctx.cfg.name);
+    let lease_until = lease_end(now, ctx.cfg.lease);
     let mut when = vec![message::Column::NextAttemptAt.lte(now + chrono::Duration::seconds(1))];
     if let Some(held) = held_due(&ctx.db).await? {
         when.push(held);
     }
     let txn = begin_write(&ctx.db).await?;
-    let moved = transition::messages(
+    let detail = format!("test message claimed by {}", ctx.cfg.name);
+    let ids = std::slice::from_ref(id);
+    let claimed = to_sending(
         &txn,
-        MessageMove {
-            campaign_id,
-            target: Target::Ids(std::slice::from_ref(id)),
-            from: MessageStatus::Pending,
-            to: MessageStatus::Sending,
-            claim: None,
-            sets: vec![
-                (
-                    message::Column::Attempts,
-                    Expr::col(message::Column::Attempts).add(1),
-                ),
-                (message::Column::Claim, Expr::value(token.as_str())),
-                (message::Column::LeaseUntil, Expr::value(lease_until)),
-            ],
-            when,
-            detail: Detail::Same(Some(format!("test message claimed by {}", ctx.cfg.name))),
-            source: HistorySource::Worker,
-        },
+        campaign_id,
+        ids,
+        (&token, lease_until),
+        when,
+        detail,
         now,
     )
     .await?;
     txn.commit().await?;
-    Ok(moved.into_iter().next().map(|m| {
-        let claimed = Claimed {
-            id: m.id,
-            phone: m.phone,
-            attempt: m.attempts,
-        };
-        (token, lease_until, claimed)
-    }))
+    Ok(claimed
+        .into_iter()
+        .next()
+        .map(|claimed| (token, lease_until, claimed)))
 }
