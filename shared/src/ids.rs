@@ -170,6 +170,7 @@ hex_ids! {
 
 #[cfg(feature = "openapi")]
 mod openapi;
+pub mod send_ref;
 
 #[cfg(test)]
 mod tests {

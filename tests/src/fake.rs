@@ -207,10 +207,12 @@ async fn send_message(
         .and_then(|v| v["to"].as_str())
         .unwrap_or_default()
         .to_owned();
-    let message_id = parsed
+    // Echoed whole in callbacks, as WhatsApp does; counted by the message id before it.
+    let opaque = parsed
         .as_ref()
         .and_then(|v| v["biz_opaque_callback_data"].as_str())
         .map(str::to_owned);
+    let message_id = opaque.as_deref().map(answers::message_of);
     let (decision, latency, stall, garble) = {
         let mut s = fake.0.0.lock().unwrap();
         s.counters.requests += 1;
@@ -219,7 +221,7 @@ async fn send_message(
         let first = decision.is_ok()
             && message_id
                 .as_ref()
-                .is_some_and(|id| s.calls.get(id) == Some(&1));
+                .is_some_and(|id| s.calls.get(*id) == Some(&1));
         let stall = first && s.config.stall_first_numbers.contains(&to);
         let garble = first && s.config.unreadable_first_numbers.contains(&to);
         (decision, s.config.latency_ms, stall, garble)
@@ -229,7 +231,7 @@ async fn send_message(
         if callbacks.url.is_some() {
             let outbox = fake.0.outbox();
             let pnid = &phone_number_id;
-            schedule(&callbacks, outbox, pnid, wamid, message_id.as_deref(), &to);
+            schedule(&callbacks, outbox, pnid, wamid, opaque.as_deref(), &to);
         }
     };
     if let (Ok(wamid), true) = (&decision, stall) {

@@ -38,6 +38,7 @@ async fn a_callback_and_a_writer_holding_one_of_its_messages_do_not_deadlock() {
         to: MessageStatus::Delivered,
         at: Utc::now(),
         message_id: None,
+        round: 0,
         number: Some(seed::SEEDED_NUMBER.to_owned()),
         recipient: None,
         error_code: None,
@@ -51,7 +52,9 @@ async fn a_callback_and_a_writer_holding_one_of_its_messages_do_not_deadlock() {
     let callback = tokio::spawn(async move {
         let txn = db.begin().await?;
         let settled =
-            transition::reported(&txn, &reports, &mut Senders::default(), Utc::now()).await?;
+            transition::reported(&txn, &reports, &mut Senders::default(), Utc::now())
+                .await?
+                .settled;
         txn.commit().await?;
         Ok::<_, sea_orm::DbErr>(settled)
     });

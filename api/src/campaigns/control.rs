@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ColumnTrait;
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::Expr;
 
 use waplify_shared::db::begin_write;
@@ -67,7 +68,8 @@ pub async fn pause(
 }
 
 /// Resumes a paused campaign where it stopped: `running` again, or `queued` if it never
-/// started (decided under the row lock). A fresh dispatch job, whose id becomes
+/// started or a retry of it was still moving its recipients (decided under the row
+/// lock). A fresh dispatch job, whose id becomes
 /// `task_id`, reopens its lanes; lanes of earlier dispatches end at their next claim.
 pub async fn resume(
     state: &AppState,
@@ -80,10 +82,16 @@ pub async fn resume(
     let txn = begin_write(&state.db).await?;
     let mut resumed = false;
     for (to, started) in [(Running, true), (Queued, false)] {
+        // A retry paused before its recipients were all moved back goes through
+        // dispatch again, which moves the rest before it starts the campaign.
         let had_started = if started {
-            campaign::Column::StartedAt.is_not_null()
+            campaign::Column::StartedAt
+                .is_not_null()
+                .and(campaign::Column::RetryPick.is_null())
         } else {
-            campaign::Column::StartedAt.is_null()
+            campaign::Column::StartedAt
+                .is_null()
+                .or(campaign::Column::RetryPick.is_not_null())
         };
         let mut mv = CampaignMove::to(id, to)
             .from(&[Paused])

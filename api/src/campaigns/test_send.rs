@@ -162,6 +162,7 @@ async fn store(
         body_data: Set(Some(body_data.to_owned())),
         credits_charged: Set(price),
         refunded_at: Set(None),
+        send_round: Set(0),
     })
     .exec_without_returning(&txn)
     .await?;

@@ -11,6 +11,7 @@ pub mod codes;
 pub mod precheck;
 pub mod refund;
 pub mod retry;
+pub mod retry_moves;
 pub mod retry_pick;
 
 use apalis::prelude::TaskId;

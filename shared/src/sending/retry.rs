@@ -1,8 +1,16 @@
 //! Sending a finished campaign's failed recipients again (`retry_failed_messages`):
 //! the prechecks, then one transaction that moves the campaign back to `queued` with a
-//! new dispatch task id, moves the recipients [`retry_pick`](super::retry_pick) chose
-//! from `failed` to `pending` with fresh attempts, and charges them through the ledger.
-//! The dispatch job is pushed by the caller after the commit, as for a send.
+//! new dispatch task id and the pick stored on it, counts the recipients
+//! [`retry_pick`](super::retry_pick) chooses, and charges them through the ledger. The
+//! dispatch job is pushed by the caller after the commit, as for a send; it moves the
+//! chosen recipients back to `pending` a chunk at a time ([`retry_moves`](super::retry_moves))
+//! before it starts the campaign, so a retry of a million recipients costs the request
+//! one count, not a million moves.
+//!
+//! Nothing else moves a `failed` recipient while the campaign is queued (no call of it
+//! is in flight once it settled, and callbacks never leave `failed`), so the
+//! recipients moved are the ones counted. Were they fewer, settlement would refund the
+//! difference: it refunds every recipient still failed.
 //!
 //! Credits: the settlement refunded each failed recipient's share. A retry takes those
 //! shares back (a `reserve` ledger entry) and lowers `credits_refunded` by as much, so
@@ -17,17 +25,13 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::precheck;
-use super::retry_pick::{Pick, chosen};
-use crate::db::entities::{account, campaign, message};
+use super::retry_pick::{self, Pick};
+use crate::db::entities::{account, campaign};
 use crate::db::{Db, begin_write};
-use crate::ids::MessageId;
 use crate::ledger;
 use crate::queue::new_task_id;
-use crate::status::{CampaignStatus, HistorySource, MessageStatus};
-use crate::transition::{self, CampaignMove, Detail, MessageMove, Target};
-
-/// Messages moved per statement.
-const CHUNK: usize = 5000;
+use crate::status::CampaignStatus;
+use crate::transition::{self, CampaignMove};
 
 /// The campaign statuses a retry starts from.
 pub const FROM: &[CampaignStatus] = &[CampaignStatus::Completed, CampaignStatus::Failed];
@@ -35,7 +39,7 @@ pub const FROM: &[CampaignStatus] = &[CampaignStatus::Completed, CampaignStatus:
 /// A retry that was queued.
 #[derive(Debug)]
 pub struct Requeued {
-    /// Recipients moved back to `pending`.
+    /// Recipients chosen, charged for, and to be moved back to `pending`.
     pub count: u64,
     /// The id the dispatch job must be pushed under.
     pub task_id: TaskId,
@@ -86,16 +90,13 @@ pub async fn retry(
             campaign::Column::ErrorMessage,
             Expr::value(Option::<String>::None),
         )
+        .set(campaign::Column::RetryPick, Expr::value(pick.to_stored()))
         .detail("failed recipients sent again by request");
     if transition::campaign(&txn, mv, now).await?.is_none() {
         txn.rollback().await?;
         return Ok(Err(RetryRefused::Moved));
     }
-    let ids = chosen(&txn, &c.id, pick).await?;
-    let mut count = 0u64;
-    for chunk in ids.chunks(CHUNK) {
-        count += back_to_pending(&txn, c, chunk, now).await? as u64;
-    }
+    let count = retry_pick::count(&txn, &c.id, pick).await?;
     if count == 0 {
         txn.rollback().await?;
         return Ok(Err(RetryRefused::NoneChosen));
@@ -170,45 +171,4 @@ fn unit(c: &campaign::Model) -> i64 {
     } else {
         0
     }
-}
-
-/// Moves these failed messages to `pending`, due now, as if never tried: no
-/// attempts, error, WhatsApp id or claim left. Returns how many moved.
-async fn back_to_pending<C: sea_orm::ConnectionTrait>(
-    txn: &C,
-    c: &campaign::Model,
-    ids: &[MessageId],
-    now: DateTime<Utc>,
-) -> Result<usize, DbErr> {
-    let no_time = || Expr::value(Option::<DateTime<Utc>>::None);
-    let moved = transition::messages(
-        txn,
-        MessageMove {
-            campaign_id: &c.id,
-            target: Target::Ids(ids),
-            from: MessageStatus::Failed,
-            to: MessageStatus::Pending,
-            claim: None,
-            sets: vec![
-                (message::Column::Attempts, Expr::value(0)),
-                (message::Column::NextAttemptAt, Expr::value(now)),
-                (message::Column::Claim, Expr::value(Option::<String>::None)),
-                (message::Column::LeaseUntil, no_time()),
-                (message::Column::Wamid, Expr::value(Option::<String>::None)),
-                (message::Column::SentAt, no_time()),
-                (message::Column::FailedAt, no_time()),
-                (message::Column::ErrorCode, Expr::value(Option::<i32>::None)),
-                (
-                    message::Column::ErrorMessage,
-                    Expr::value(Option::<String>::None),
-                ),
-            ],
-            when: Vec::new(),
-            detail: Detail::Same(Some("sent again by request".into())),
-            source: HistorySource::Operator,
-        },
-        now,
-    )
-    .await?;
-    Ok(moved.len())
 }

@@ -10,7 +10,8 @@
 //! status callback) and recipient-permanent codes are picked only by naming their
 //! codes.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr};
+use serde::{Deserialize, Serialize};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr};
 
 use super::codes::{UNKNOWN_OUTCOME, retried_by_default};
@@ -18,8 +19,10 @@ use crate::db::entities::message;
 use crate::ids::{CampaignId, MessageId};
 use crate::status::{MessageStatus, ProviderOutcome};
 
-/// How a retry picks its recipients.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a retry picks its recipients. Stored on the campaign (`retry_pick`, as JSON:
+/// `"default"` or `{"codes":[…]}`) while its recipients are moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Pick {
     /// Those whose last error is not permanent for them (the module's rule).
     Default,
@@ -27,13 +30,53 @@ pub enum Pick {
     Codes(Vec<i32>),
 }
 
-/// The ids of the campaign's failed messages `pick` chooses, in id order (the order
+impl Pick {
+    /// The form stored in `campaigns.retry_pick`.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).expect("a pick serializes")
+    }
+
+    /// A stored pick; `None` for one this version cannot read.
+    pub fn from_stored(s: &str) -> Option<Pick> {
+        serde_json::from_str(s).ok()
+    }
+}
+
+/// How many failed messages of the campaign `pick` chooses.
+pub async fn count<C: ConnectionTrait>(
+    db: &C,
+    campaign_id: &CampaignId,
+    pick: &Pick,
+) -> Result<u64, DbErr> {
+    let mut q = chosen_query(campaign_id, pick);
+    q.clear_selects().expr(Expr::col(message::Column::Id).count());
+    let n = match db.query_one(&q).await? {
+        Some(row) => row.try_get_by_index::<i64>(0)?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The ids of the first `limit` failed messages `pick` chooses, in id order (the order
 /// their rows are locked in).
 pub async fn chosen<C: ConnectionTrait>(
     db: &C,
     campaign_id: &CampaignId,
     pick: &Pick,
+    limit: u64,
 ) -> Result<Vec<MessageId>, DbErr> {
+    let mut q = chosen_query(campaign_id, pick);
+    q.order_by(message::Column::Id, Order::Asc).limit(limit);
+    db.query_all(&q)
+        .await?
+        .into_iter()
+        .map(|row| row.try_get_by_index::<MessageId>(0))
+        .collect()
+}
+
+/// The campaign's failed recipients `pick` chooses, along the index on (campaign,
+/// status, id).
+fn chosen_query(campaign_id: &CampaignId, pick: &Pick) -> SelectStatement {
     let mut q = Query::select();
     q.column(message::Column::Id)
         .from(message::Entity)
@@ -50,14 +93,7 @@ pub async fn chosen<C: ConnectionTrait>(
                 .and_where(not_permanent());
         }
     }
-    let mut ids: Vec<MessageId> = db
-        .query_all(&q)
-        .await?
-        .into_iter()
-        .map(|row| row.try_get_by_index::<MessageId>(0))
-        .collect::<Result<_, _>>()?;
-    ids.sort();
-    Ok(ids)
+    q
 }
 
 /// Neither given up with its outcome unknown, nor failed (a campaign stopping) while
@@ -89,4 +125,19 @@ fn not_permanent() -> SimpleExpr {
         .is_null()
         .or(message::Column::ErrorCode.is_in(retried_by_default()))
         .or(last_throttled_or_down)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pick_reads_back_as_stored() {
+        for pick in [Pick::Default, Pick::Codes(vec![131049, 131000])] {
+            assert_eq!(Pick::from_stored(&pick.to_stored()), Some(pick));
+        }
+        assert_eq!(Pick::Default.to_stored(), r#""default""#);
+        assert_eq!(Pick::Codes(vec![1]).to_stored(), r#"{"codes":[1]}"#);
+        assert_eq!(Pick::from_stored("garbage"), None);
+    }
 }

@@ -7,6 +7,10 @@
 //! them with `SKIP LOCKED` and never waits.
 //! Rows are taken `FOR NO KEY UPDATE`, the lock the update itself takes, so the
 //! foreign-key checks of history and call rows never wait on it.
+//! After them: settled campaigns in id order (a late refund), then the account's balance
+//! (ledger entries, a failed test message's refund). A campaign's own moves (cancel,
+//! pause, a retry's chunks: `sending::retry_moves`) take the campaign's row first, then
+//! its messages.
 //! SQLite has one writer at a time and skips all of it.
 
 use std::collections::BTreeSet;

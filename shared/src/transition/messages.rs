@@ -47,6 +47,7 @@ pub struct Moved {
     pub attempts: i32,
     /// A test message: its move is not counted and announces nothing.
     pub test: bool,
+    pub send_round: i32,
 }
 
 /// Applies a move, writes one `message_events` row per message that moved, updates
@@ -153,6 +154,7 @@ async fn update<C: ConnectionTrait>(
         message::Column::Phone,
         message::Column::Attempts,
         message::Column::Test,
+        message::Column::SendRound,
     ]));
     db.query_all(&update)
         .await?
@@ -163,6 +165,7 @@ async fn update<C: ConnectionTrait>(
                 phone: row.try_get_by_index(1)?,
                 attempts: row.try_get_by_index(2)?,
                 test: row.try_get_by_index(3)?,
+                send_round: row.try_get_by_index(4)?,
             })
         })
         .collect()

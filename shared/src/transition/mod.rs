@@ -38,4 +38,4 @@ pub use campaign::{CampaignMove, campaign, cancel_unsent};
 pub use history::Detail;
 pub use messages::{MessageMove, Moved, Target, messages};
 pub use report::{Report, Settled, steps};
-pub use reported::reported;
+pub use reported::{Reported, refund_failed_tests, reported};

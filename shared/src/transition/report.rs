@@ -14,6 +14,8 @@ pub struct Report {
     pub at: DateTime<Utc>,
     /// Our message id, from `biz_opaque_callback_data`.
     pub message_id: Option<MessageId>,
+    /// The send round of that field (`ids::send_ref`): 0 for a first send.
+    pub round: i32,
     /// The number the notification is for (`metadata.phone_number_id`).
     pub number: Option<String>,
     /// Who the message went to (`recipient_id`).

@@ -21,8 +21,29 @@ use crate::ids::{CampaignId, MessageId};
 use crate::status::{HistorySource, MessageStatus};
 use crate::webhooks::outbox::{self, Change};
 
+/// What a chunk of reports did.
+#[derive(Debug)]
+pub struct Reported {
+    /// What each report did, in order.
+    pub settled: Vec<Settled>,
+    /// Test messages the chunk failed, whose charge the caller gives back
+    /// ([`refund_failed_tests`]) once it has locked what comes before the account's
+    /// balance in the lock order (`locks`): settled campaigns.
+    pub failed_tests: Vec<MessageId>,
+}
+
+/// Gives back the charge of these failed test messages, if not given back yet.
+pub async fn refund_failed_tests<C: ConnectionTrait>(
+    db: &C,
+    ids: &[MessageId],
+    now: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    test_messages::refund_failed(db, ids, now).await
+}
+
 /// Applies a chunk of reports, in order, each to the message it names (by wamid, else
-/// by our id) if the report is bound to it (see `bound`). Returns what each did.
+/// by our id, for the send round it names) if the report is bound to it (see
+/// `bound`).
 ///
 /// The messages are read first, on PostgreSQL locked in id order with their
 /// campaigns' count shards after them (`locks`), so two chunks, or a chunk and a
@@ -34,9 +55,12 @@ pub async fn reported<C: ConnectionTrait>(
     reports: &[Report],
     senders: &mut Senders,
     now: DateTime<Utc>,
-) -> Result<Vec<Settled>, DbErr> {
+) -> Result<Reported, DbErr> {
     if reports.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Reported {
+            settled: Vec::new(),
+            failed_tests: Vec::new(),
+        });
     }
     let rows = locks::named(db, reports).await?;
     let walk = reported_walk::walk(db, rows, reports, senders).await?;
@@ -60,7 +84,15 @@ pub async fn reported<C: ConnectionTrait>(
         }
     }
     announce(db, &written, now).await?;
-    Ok(settled)
+    let failed_tests = written
+        .iter()
+        .filter(|mv| mv.row.test && mv.to == MessageStatus::Failed)
+        .map(|mv| mv.row.id.clone())
+        .collect();
+    Ok(Reported {
+        settled,
+        failed_tests,
+    })
 }
 
 /// The update of one message: status, wamid, the time of every step, the error.
@@ -118,12 +150,6 @@ async fn announce<C: ConnectionTrait>(
     }
     history::write_rows(db, rows, now).await?;
     // A test message moves forward like any other, but counts and announces nothing.
-    let failed_tests: Vec<MessageId> = written
-        .iter()
-        .filter(|mv| mv.row.test && mv.to == MessageStatus::Failed)
-        .map(|mv| mv.row.id.clone())
-        .collect();
-    test_messages::refund_failed(db, &failed_tests, now).await?;
     let mut campaigns: BTreeMap<CampaignId, (BTreeMap<Tally, i64>, Vec<Change>)> = BTreeMap::new();
     for mv in written.iter().filter(|mv| !mv.row.test) {
         let (deltas, changes) = campaigns.entry(mv.row.campaign_id.clone()).or_default();

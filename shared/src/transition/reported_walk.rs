@@ -64,10 +64,12 @@ pub(super) async fn walk<C: ConnectionTrait>(
     for (i, report) in reports.iter().enumerate() {
         let named = match by_wamid.get(&report.wamid) {
             Some(id) => Some((id.clone(), true)),
+            // By our id only for the message's current send round: a callback for
+            // a send before a retry names a WhatsApp id the message no longer keeps.
             None => report
                 .message_id
                 .clone()
-                .filter(|id| rows.contains_key(id))
+                .filter(|id| rows.get(id).is_some_and(|m| m.send_round == report.round))
                 .map(|id| (id, false)),
         };
         let Some((id, by_wamid_id)) = named else {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
-use waplify_shared::ids::MessageId;
+use waplify_shared::ids::send_ref::SendRef;
 use waplify_shared::status::MessageStatus;
 use waplify_shared::transition::Report;
 
@@ -50,14 +50,16 @@ pub fn report(status: &Value, number: Option<&str>) -> Option<Report> {
             .find_map(|p| e.pointer(p).and_then(Value::as_str))
             .map(str::to_owned)
     });
+    let sent = status
+        .get("biz_opaque_callback_data")
+        .and_then(Value::as_str)
+        .and_then(SendRef::parse);
     Some(Report {
         wamid,
         to,
         at: timestamp(status.get("timestamp")).unwrap_or_else(Utc::now),
-        message_id: status
-            .get("biz_opaque_callback_data")
-            .and_then(Value::as_str)
-            .and_then(|s| MessageId::parse(s).ok()),
+        round: sent.as_ref().map_or(0, |s| s.round),
+        message_id: sent.map(|s| s.id),
         number: number.map(str::to_owned),
         recipient: text(status.get("recipient_id")),
         error_code,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use waplify_shared::db::{begin_write, is_transient, is_unavailable};
-use waplify_shared::ids::CampaignId;
+use waplify_shared::ids::{CampaignId, MessageId};
 use waplify_shared::sending::refund;
 use waplify_shared::status::MessageStatus;
 use waplify_shared::transition::{self, Report, Senders, Settled};
@@ -86,24 +86,27 @@ async fn in_txn(
 ) -> Result<(BTreeSet<CampaignId>, Applied), DbErr> {
     let mut counts = Applied::default();
     let txn = begin_write(&ctx.db).await?;
-    let moved = statuses(&txn, reports, senders, &mut counts, now).await?;
-    // A failure reported after its campaign was settled is refunded with the move.
+    let (moved, failed_tests) = statuses(&txn, reports, senders, &mut counts, now).await?;
+    // A failure reported after its campaign was settled is refunded with the move;
+    // then failed test messages, whose refund locks only the balance (`locks`).
     refund::refund_settled_all(&txn, &moved, now).await?;
+    transition::refund_failed_tests(&txn, &failed_tests, now).await?;
     txn.commit().await?;
     Ok((moved, counts))
 }
 
-/// Applies some statuses. Returns the campaigns that may now be complete.
+/// Applies some statuses. Returns the campaigns that may now be complete, and the test
+/// messages that failed.
 async fn statuses<C: ConnectionTrait>(
     txn: &C,
     reports: &[Report],
     senders: &mut Senders,
     out: &mut Applied,
     now: DateTime<Utc>,
-) -> Result<BTreeSet<CampaignId>, DbErr> {
+) -> Result<(BTreeSet<CampaignId>, Vec<MessageId>), DbErr> {
     let mut touched = BTreeSet::new();
-    let settled = transition::reported(txn, reports, senders, now).await?;
-    for (report, settled) in reports.iter().zip(settled) {
+    let applied = transition::reported(txn, reports, senders, now).await?;
+    for (report, settled) in reports.iter().zip(applied.settled) {
         match settled {
             Settled::Moved { campaign_id, from } => {
                 out.moved += 1;
@@ -121,5 +124,5 @@ async fn statuses<C: ConnectionTrait>(
             }
         }
     }
-    Ok(touched)
+    Ok((touched, applied.failed_tests))
 }

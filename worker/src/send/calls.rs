@@ -24,7 +24,7 @@ pub fn start(
         let provider = ctx.provider.clone();
         let spec = spec.clone();
         tokio::spawn(async move {
-            let body = spec.template.body(&m.phone, &m.id);
+            let body = spec.template.body(&m.phone, &m.send);
             let call = provider.send(&spec.sender, body).await;
             let _ = tx.send((m, call));
         });

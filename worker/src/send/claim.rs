@@ -14,6 +14,7 @@ use sea_orm::{
 use waplify_shared::clock::Clock;
 use waplify_shared::db::entities::{campaign, message, whatsapp_callback};
 use waplify_shared::db::{Db, begin_write};
+use waplify_shared::ids::send_ref::SendRef;
 use waplify_shared::ids::{CampaignId, MessageId};
 use waplify_shared::status::{CampaignStatus, HistorySource, MessageStatus};
 use waplify_shared::transition::{self, Detail, MessageMove, Target};
@@ -26,6 +27,8 @@ pub struct Claimed {
     pub phone: String,
     /// The number of the provider call about to be made (1 for the first).
     pub attempt: i32,
+    /// What the call names the message by (`biz_opaque_callback_data`).
+    pub send: SendRef,
 }
 
 /// A set of messages held under one token until `lease_until`.
@@ -246,6 +249,10 @@ pub async fn to_sending<C: ConnectionTrait>(
     Ok(moved
         .into_iter()
         .map(|m| Claimed {
+            send: SendRef {
+                id: m.id.clone(),
+                round: m.send_round,
+            },
             id: m.id,
             phone: m.phone,
             attempt: m.attempts,

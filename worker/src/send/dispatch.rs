@@ -1,5 +1,6 @@
-//! Starting a queued campaign: `queued -> running`, then its probe (one message
-//! alone), whose success opens the send lanes.
+//! Starting a queued campaign: a requested retry's recipients moved back to `pending`
+//! (`sending::retry_moves`), `queued -> running`, then its probe (one message alone),
+//! whose success opens the send lanes.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use waplify_shared::db::entities::campaign;
 use waplify_shared::ids::CampaignId;
 use waplify_shared::jobs::{DispatchCampaign, SendBatch};
 use waplify_shared::queue::new_task_id;
+use waplify_shared::sending::retry_moves::{self, Step};
 use waplify_shared::status::CampaignStatus;
 use waplify_shared::transition::{self, CampaignMove};
 
@@ -51,6 +53,9 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
     ctx.queues.mark_alive(id, ctx.cfg.stall).await?;
     let epoch = match c.status {
         CampaignStatus::Queued => {
+            if !retry_moved(ctx, id).await? {
+                return Ok(()); // paused or cancelled meanwhile
+            }
             let now = Utc::now();
             let epoch = ulid::Ulid::generate().to_string();
             let txn = begin_write(&ctx.db).await?;
@@ -64,7 +69,11 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
                         now,
                     ),
                 )
-                .set(campaign::Column::LaneEpoch, Expr::value(epoch.clone()));
+                .set(campaign::Column::LaneEpoch, Expr::value(epoch.clone()))
+                .set(
+                    campaign::Column::RetryPick,
+                    Expr::value(Option::<String>::None),
+                );
             let won = transition::campaign(&txn, mv, now).await?.is_some();
             txn.commit().await?;
             if !won {
@@ -85,6 +94,23 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
     open_probe(ctx, id, epoch).await?;
     tracing::info!(campaign_id = %id, recipients = c.total_contacts, "campaign running");
     Ok(())
+}
+
+/// Moves a requested retry's recipients back to `pending`, a chunk per transaction.
+/// `false` when the campaign stopped being `queued` meanwhile.
+async fn retry_moved(ctx: &Ctx, id: &CampaignId) -> Result<bool, WorkError> {
+    let mut moved = 0;
+    loop {
+        match retry_moves::next_chunk(&ctx.db, id, Utc::now()).await? {
+            Step::Moved(n) => moved += n,
+            Step::Done => break,
+            Step::Stopped => return Ok(false),
+        }
+    }
+    if moved > 0 {
+        tracing::info!(campaign_id = %id, moved, "failed recipients back to pending for a retry");
+    }
+    Ok(true)
 }
 
 /// Pushes the probe of a lane generation: one message alone, whose success opens the

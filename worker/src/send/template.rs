@@ -1,9 +1,10 @@
 //! The request body of a template message: built once per campaign, with our message
-//! id in `biz_opaque_callback_data` so status callbacks lead back to the row.
+//! id (and send round) in `biz_opaque_callback_data` so status callbacks lead back to
+//! the row and the send.
 
 use serde_json::{Value, json};
 
-use waplify_shared::ids::MessageId;
+use waplify_shared::ids::send_ref::SendRef;
 use waplify_shared::status::HeaderFormat;
 
 /// Everything about a campaign's message except the recipient: built once per campaign.
@@ -58,11 +59,11 @@ impl Template {
         }
     }
 
-    /// The request body for one recipient. `to` is E.164 digits and `message_id` hex,
-    /// so neither needs escaping.
-    pub fn body(&self, to: &str, message_id: &MessageId) -> String {
+    /// The request body for one recipient. `to` is E.164 digits and `send` hex, a colon
+    /// and digits, so neither needs escaping.
+    pub fn body(&self, to: &str, send: &SendRef) -> String {
         format!(
-            r#"{{"messaging_product":"whatsapp","recipient_type":"individual","to":"{to}","type":"template","biz_opaque_callback_data":"{message_id}","template":{}}}"#,
+            r#"{{"messaging_product":"whatsapp","recipient_type":"individual","to":"{to}","type":"template","biz_opaque_callback_data":"{send}","template":{}}}"#,
             self.json
         )
     }
@@ -71,6 +72,7 @@ impl Template {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use waplify_shared::ids::MessageId;
 
     #[test]
     fn builds_template_bodies() {
@@ -83,10 +85,16 @@ mod tests {
             Some("https://example.com/a.pdf"),
             Some("a.pdf"),
         );
-        let id = MessageId::parse("0123456789abcdef01234567").unwrap();
-        let body: Value = serde_json::from_str(&t.body("15551234567", &id)).unwrap();
+        let mut send = SendRef {
+            id: MessageId::parse("0123456789abcdef01234567").unwrap(),
+            round: 0,
+        };
+        let body: Value = serde_json::from_str(&t.body("15551234567", &send)).unwrap();
         assert_eq!(body["to"], "15551234567");
         assert_eq!(body["biz_opaque_callback_data"], "0123456789abcdef01234567");
+        send.round = 2;
+        let body: Value = serde_json::from_str(&t.body("15551234567", &send)).unwrap();
+        assert_eq!(body["biz_opaque_callback_data"], "0123456789abcdef01234567:2");
         assert_eq!(body["template"]["name"], "welcome");
         assert_eq!(body["template"]["language"]["code"], "en_US");
         let comps = body["template"]["components"].as_array().unwrap();

@@ -73,7 +73,7 @@ async fn step(ctx: &Ctx, job: &SendTest) -> Result<(), WorkError> {
             .provider
             .send(
                 &spec.sender,
-                spec.template.body(&claimed.phone, &claimed.id),
+                spec.template.body(&claimed.phone, &claimed.send),
             )
             .await;
         Outcome {

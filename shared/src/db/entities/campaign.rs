@@ -45,6 +45,9 @@ pub struct Model {
     pub lane_epoch: Option<String>,
     /// Set once, when the reservation has been reconciled with what was sent.
     pub settled_at: Option<DateTimeUtc>,
+    /// A requested retry's pick (`sending::retry_pick::Pick` as JSON) while its
+    /// recipients are being moved back to `pending`; `None` otherwise.
+    pub retry_pick: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -43,6 +43,9 @@ pub struct Model {
     pub credits_charged: i64,
     /// When a failed test message's charge was given back.
     pub refunded_at: Option<DateTimeUtc>,
+    /// Times the message was sent again by request; callbacks naming it by our id must
+    /// name this round (`biz_opaque_callback_data`).
+    pub send_round: i32,
 }
 
 /// `messages.test` as a bare condition, not a bound parameter, so both databases can

@@ -15,6 +15,7 @@ mod m20261205_000007_secret_encryption;
 mod m20261205_000008_idempotency_keys;
 mod m20261205_000009_message_listing;
 mod m20261205_000010_test_messages;
+mod m20261205_000011_retry_rounds;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000008_idempotency_keys::Migration),
             Box::new(m20261205_000009_message_listing::Migration),
             Box::new(m20261205_000010_test_messages::Migration),
+            Box::new(m20261205_000011_retry_rounds::Migration),
         ]
     }
 }
