@@ -24,6 +24,7 @@ pub mod proxy;
 pub mod receiver;
 pub mod recipients;
 pub mod retry;
+pub mod retry_bench;
 pub mod schedule_bench;
 pub mod seed;
 pub mod stack;

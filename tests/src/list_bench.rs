@@ -2,7 +2,7 @@
 //! seeded in SQL directly (one `INSERT … SELECT` per table, copying one real recipient
 //! created through the API, then `ANALYZE`d), because this measures reading, not
 //! creating; then, through the release API process: every page of
-//! `list_campaign_messages` at `limit=1000` (p50 / p99 / max per page), and the whole
+//! `list_campaign_messages` at `--limit` rows (1,000 by default) (p50 / p99 / max per page), and the whole
 //! `text/csv` export (time, bytes, and the API's peak RSS from `/proc/<pid>/status`
 //! before and after it).
 
@@ -14,10 +14,8 @@ use crate::client::{Client, wait_http};
 use crate::procs::{Proc, bin, free_port, vm_hwm_kib};
 use crate::{TestDb, seed};
 
-/// Rows per page of the walk.
-const PAGE: usize = 1000;
-
-pub async fn run(recipients: usize) {
+/// Walks a campaign of `recipients` at `page` rows per page, then exports it.
+pub async fn run(recipients: usize, page: usize) {
     let tdb = TestDb::new().await;
     let s = seed(&tdb.db, 10, 10_000).await;
     let api_bind = format!("127.0.0.1:{}", free_port());
@@ -47,13 +45,13 @@ pub async fn run(recipients: usize) {
     assert!(status.is_success(), "{body}");
     let campaign = body["campaign_id"].as_str().unwrap().to_owned();
     let seeded = Instant::now();
-    fill(&tdb, &campaign, recipients.saturating_sub(1)).await;
+    fill(&tdb, &campaign, recipients.saturating_sub(1), 10).await;
     println!(
         "seeded {recipients} recipients in SQL in {:.1} s",
         seeded.elapsed().as_secs_f64()
     );
     let rss_start = vm_hwm_kib(api.pid());
-    let (mut pages, rows) = walk(&client, &s.api_key, &campaign).await;
+    let (mut pages, rows) = walk(&client, &s.api_key, &campaign, page).await;
     assert_eq!(rows, recipients, "the walk saw every row once");
     let rss_walk = vm_hwm_kib(api.pid());
     let (took, bytes, lines) = export(&client, &s.api_key, &campaign).await;
@@ -61,7 +59,7 @@ pub async fn run(recipients: usize) {
     let rss_export = vm_hwm_kib(api.pid());
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "list: {} pages of {PAGE} | p50={:.1} ms p99={:.1} ms max={:.1} ms",
+        "list: {} pages of {page} | p50={:.1} ms p99={:.1} ms max={:.1} ms",
         pages.len(),
         ms(percentile(&mut pages, 50)),
         ms(percentile(&mut pages, 99)),
@@ -79,8 +77,9 @@ pub async fn run(recipients: usize) {
 }
 
 /// `n` more contacts and messages like the campaign's first, in two statements. Every
-/// tenth is `failed` with an error, so the filters have something to find.
-async fn fill(tdb: &TestDb, campaign: &str, n: usize) {
+/// `failed_every`th is `failed` with an error (131026), so the filters have something
+/// to find.
+pub async fn fill(tdb: &TestDb, campaign: &str, n: usize, failed_every: usize) {
     let (hex16, phone) = if TestDb::is_postgres() {
         ("lpad(to_hex(i), 16, '0')", "'1' || lpad(i::text, 10, '0')")
     } else {
@@ -101,8 +100,9 @@ async fn fill(tdb: &TestDb, campaign: &str, n: usize) {
         "{series} INSERT INTO messages (id, campaign_id, contact_id, phone, status, attempts, \
          next_attempt_at, error_code, error_message, created_at, updated_at) \
          SELECT {}, m.campaign_id, {}, {phone}, \
-         CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'pending' END, 0, m.next_attempt_at, \
-         CASE WHEN i % 10 = 0 THEN 131026 END, CASE WHEN i % 10 = 0 THEN 'Undeliverable' END, \
+         CASE WHEN i % {failed_every} = 0 THEN 'failed' ELSE 'pending' END, 0, m.next_attempt_at, \
+         CASE WHEN i % {failed_every} = 0 THEN 131026 END, \
+         CASE WHEN i % {failed_every} = 0 THEN 'Undeliverable' END, \
          m.created_at, m.updated_at FROM n CROSS JOIN {first}",
         id("m.id"),
         id("m.contact_id")
@@ -115,14 +115,14 @@ async fn fill(tdb: &TestDb, campaign: &str, n: usize) {
     }
 }
 
-/// Every page at `limit=1000`, each timed from request to parsed body.
-async fn walk(client: &Client, key: &str, campaign: &str) -> (Vec<Duration>, usize) {
+/// Every page at `limit=page`, each timed from request to parsed body.
+async fn walk(client: &Client, key: &str, campaign: &str, page: usize) -> (Vec<Duration>, usize) {
     let (mut times, mut rows, mut after) = (Vec::new(), 0, String::new());
     loop {
         let t = Instant::now();
         let (status, page) = client
             .get(
-                &format!("/api/v1/campaigns/{campaign}/messages?limit={PAGE}{after}"),
+                &format!("/api/v1/campaigns/{campaign}/messages?limit={page}{after}"),
                 Some(key),
             )
             .await;

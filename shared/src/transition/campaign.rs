@@ -17,7 +17,13 @@ use crate::status::{CampaignStatus, HistorySource, MessageStatus};
 use crate::webhooks::campaign_events::campaign_event;
 
 /// Messages cancelled per statement when a campaign is cancelled.
-const CANCEL_CHUNK: u64 = 5000;
+pub const CANCEL_CHUNK: u64 = 5000;
+
+/// Unsent messages a cancel moves in its own transaction (the request's). Past this,
+/// the reconciler cancels the rest a chunk per transaction within seconds: claims
+/// already refuse a cancelled campaign, and a million moves (about 90 s) would outlast
+/// the request.
+pub const CANCEL_AT_ONCE: u64 = 20_000;
 
 /// One campaign transition.
 pub struct CampaignMove<'a> {
@@ -126,7 +132,7 @@ pub async fn campaign<C: ConnectionTrait>(
     .exec_without_returning(db)
     .await?;
     if mv.to == CampaignStatus::Cancelled {
-        cancel_unsent(db, mv.id, HistorySource::Operator, now).await?;
+        cancel_unsent(db, mv.id, HistorySource::Operator, CANCEL_AT_ONCE, now).await?;
     }
     if let Some(event) = EventKind::for_campaign(from, mv.to) {
         campaign_event(db, mv.id, event, from, now).await?;
@@ -134,16 +140,18 @@ pub async fn campaign<C: ConnectionTrait>(
     Ok(Some(from))
 }
 
-/// Cancels every pending message of the campaign. Returns how many. `source` is the
-/// operator at the cancel itself, the reconciler for messages handed back after it.
+/// Cancels pending messages of the campaign, at most `max` (rounded up to a chunk).
+/// Returns how many; fewer than `max` means none is left. `source` is the operator at
+/// the cancel itself, the reconciler for the rest and for messages handed back after it.
 pub async fn cancel_unsent<C: ConnectionTrait>(
     db: &C,
     id: &CampaignId,
     source: HistorySource,
+    max: u64,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let mut total = 0;
-    loop {
+    while total < max {
         let moved = messages(
             db,
             MessageMove {
@@ -165,7 +173,8 @@ pub async fn cancel_unsent<C: ConnectionTrait>(
         .len() as u64;
         total += moved;
         if moved < CANCEL_CHUNK {
-            return Ok(total);
+            break;
         }
     }
+    Ok(total)
 }

@@ -34,7 +34,7 @@ mod reported_walk;
 mod test_messages;
 
 pub use bound::{Senders, same_recipient};
-pub use campaign::{CampaignMove, campaign, cancel_unsent};
+pub use campaign::{CANCEL_AT_ONCE, CANCEL_CHUNK, CampaignMove, campaign, cancel_unsent};
 pub use history::Detail;
 pub use messages::{MessageMove, Moved, Target, messages};
 pub use report::{Report, Settled, steps};

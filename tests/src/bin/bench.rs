@@ -37,6 +37,12 @@ struct Args {
     /// Instead: walk and export (CSV) the recipient list of a campaign this large.
     #[arg(long)]
     list: Option<usize>,
+    /// With --list: rows per page of the walk.
+    #[arg(long, default_value_t = 1000)]
+    limit: usize,
+    /// Instead: retry a settled campaign of this many failed recipients.
+    #[arg(long)]
+    retry: Option<usize>,
 }
 
 #[tokio::main]
@@ -45,9 +51,10 @@ async fn main() {
     if !waplify_tests::TestDb::is_postgres() {
         eprintln!("note: TEST_DATABASE=sqlite, measuring the embedded database");
     }
-    match (args.schedule, args.list) {
-        (_, Some(n)) => waplify_tests::list_bench::run(n).await,
-        (Some(n), _) => waplify_tests::schedule_bench::run(n, args.workers).await,
+    match (args.schedule, args.list, args.retry) {
+        (_, _, Some(n)) => waplify_tests::retry_bench::run(n).await,
+        (_, Some(n), _) => waplify_tests::list_bench::run(n, args.limit).await,
+        (Some(n), _, _) => waplify_tests::schedule_bench::run(n, args.workers).await,
         _ => {
             for &latency in &args.latency_ms {
                 run(&args, latency).await;

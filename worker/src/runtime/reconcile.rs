@@ -128,10 +128,23 @@ async fn one_campaign(ctx: &Ctx, c: &campaign::Model, out: &mut Pass) -> Result<
             finalize::fail_pending(ctx, &c.id, code, &reason, HistorySource::Reconciler).await?;
         }
         CampaignStatus::Cancelled => {
-            // Messages handed back by a call in flight at the cancel.
-            let txn = begin_write(&ctx.db).await?;
-            transition::cancel_unsent(&txn, &c.id, HistorySource::Reconciler, Utc::now()).await?;
-            txn.commit().await?;
+            // What the cancel left past its own transaction's share, and messages
+            // handed back by a call in flight at the cancel: a chunk per transaction.
+            loop {
+                let txn = begin_write(&ctx.db).await?;
+                let moved = transition::cancel_unsent(
+                    &txn,
+                    &c.id,
+                    HistorySource::Reconciler,
+                    transition::CANCEL_CHUNK,
+                    Utc::now(),
+                )
+                .await?;
+                txn.commit().await?;
+                if moved < transition::CANCEL_CHUNK {
+                    break;
+                }
+            }
         }
         _ => {
             let open = c
