@@ -67,9 +67,10 @@ pub struct ContactInput {
     pub name: Option<Text>,
 }
 
-/// A new campaign.
+/// A new campaign. Absent fields are left out of the spec's example rather than shown
+/// as `null`, which they may not be.
 #[derive(Object, Debug)]
-#[oai(deny_unknown_fields, example)]
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct CreateCampaignRequest {
     #[oai(validator(min_length = 1, max_length = 255))]
     pub name: Text,

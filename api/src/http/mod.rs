@@ -25,5 +25,6 @@ pub mod raw_json;
 pub mod request_id;
 pub mod serve;
 pub mod spec;
+pub mod spec_extras;
 pub mod tags;
 pub mod text;
