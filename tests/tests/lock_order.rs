@@ -51,10 +51,9 @@ async fn a_callback_and_a_writer_holding_one_of_its_messages_do_not_deadlock() {
     let reports = vec![report("wamid.A"), report("wamid.B")];
     let callback = tokio::spawn(async move {
         let txn = db.begin().await?;
-        let settled =
-            transition::reported(&txn, &reports, &mut Senders::default(), Utc::now())
-                .await?
-                .settled;
+        let settled = transition::reported(&txn, &reports, &mut Senders::default(), Utc::now())
+            .await?
+            .settled;
         txn.commit().await?;
         Ok::<_, sea_orm::DbErr>(settled)
     });

@@ -42,7 +42,11 @@ async fn a_retry_is_charged_at_once_and_its_recipients_moved_by_the_worker_acros
     );
     assert_eq!(credits(&app, &s.account_id).await, (10, 0, 90, 3));
     let failed = "SELECT COUNT(*) FROM messages WHERE status = 'failed'";
-    assert_eq!(app.scalar_i64(failed).await, 4, "moved by the worker, not the request");
+    assert_eq!(
+        app.scalar_i64(failed).await,
+        4,
+        "moved by the worker, not the request"
+    );
     assert_eq!(
         app.scalar_text("SELECT retry_pick FROM campaigns").await,
         r#""default""#
@@ -52,10 +56,18 @@ async fn a_retry_is_charged_at_once_and_its_recipients_moved_by_the_worker_acros
     // (not `running`, although it ran before), so dispatch moves its recipients.
     let pause = format!("/api/v1/campaigns/{id}/pause");
     let (status, body) = app.post(&pause, Some(&s.api_key), None).await;
-    assert_eq!((status, body["campaign_status"].as_str()), (StatusCode::OK, Some("paused")), "{body}");
+    assert_eq!(
+        (status, body["campaign_status"].as_str()),
+        (StatusCode::OK, Some("paused")),
+        "{body}"
+    );
     let resume = format!("/api/v1/campaigns/{id}/resume");
     let (status, body) = app.post(&resume, Some(&s.api_key), None).await;
-    assert_eq!((status, body["campaign_status"].as_str()), (StatusCode::OK, Some("queued")), "{body}");
+    assert_eq!(
+        (status, body["campaign_status"].as_str()),
+        (StatusCode::OK, Some("queued")),
+        "{body}"
+    );
 
     let w = worker(&app, &url).await;
     let stats = app
@@ -128,12 +140,27 @@ async fn a_late_callback_for_an_earlier_send_round_settles_nothing() {
         }
     };
     assert_eq!(apply(report(0)).await, vec![Settled::Unknown]);
-    assert_eq!(app.scalar_text("SELECT status FROM messages").await, "pending");
+    assert_eq!(
+        app.scalar_text("SELECT status FROM messages").await,
+        "pending"
+    );
     let settled = apply(report(1)).await;
     assert!(
-        matches!(settled[..], [Settled::Moved { from: MessageStatus::Pending, .. }]),
+        matches!(
+            settled[..],
+            [Settled::Moved {
+                from: MessageStatus::Pending,
+                ..
+            }]
+        ),
         "{settled:?}"
     );
-    assert_eq!(app.scalar_text("SELECT status FROM messages").await, "delivered");
-    assert_eq!(app.scalar_text("SELECT wamid FROM messages").await, "wamid.round1");
+    assert_eq!(
+        app.scalar_text("SELECT status FROM messages").await,
+        "delivered"
+    );
+    assert_eq!(
+        app.scalar_text("SELECT wamid FROM messages").await,
+        "wamid.round1"
+    );
 }

@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ColumnTrait;
-use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::ExprTrait;
 
 use waplify_shared::db::begin_write;
 use waplify_shared::db::entities::campaign;

@@ -60,7 +60,14 @@ mod tests {
 
     #[test]
     fn refuses_what_no_send_of_ours_writes() {
-        for s in ["", "xyz", &format!("{ID}:"), &format!("{ID}:0"), &format!("{ID}:-1"), &format!("{ID}:a")] {
+        for s in [
+            "",
+            "xyz",
+            &format!("{ID}:"),
+            &format!("{ID}:0"),
+            &format!("{ID}:-1"),
+            &format!("{ID}:a"),
+        ] {
             assert_eq!(SendRef::parse(s), None, "{s}");
         }
     }

@@ -11,8 +11,8 @@
 //! codes.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr};
-use serde::{Deserialize, Serialize};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr};
+use serde::{Deserialize, Serialize};
 
 use super::codes::{UNKNOWN_OUTCOME, retried_by_default};
 use crate::db::entities::message;
@@ -49,7 +49,8 @@ pub async fn count<C: ConnectionTrait>(
     pick: &Pick,
 ) -> Result<u64, DbErr> {
     let mut q = chosen_query(campaign_id, pick);
-    q.clear_selects().expr(Expr::col(message::Column::Id).count());
+    q.clear_selects()
+        .expr(Expr::col(message::Column::Id).count());
     let n = match db.query_one(&q).await? {
         Some(row) => row.try_get_by_index::<i64>(0)?,
         None => 0,

@@ -105,8 +105,12 @@ pub(super) fn decide(
         return Err(Refusal::Revoked);
     }
     let to = body["to"].as_str().unwrap_or_default().to_owned();
-    let message_id = message_of(body["biz_opaque_callback_data"].as_str().unwrap_or_default())
-        .to_owned();
+    let message_id = message_of(
+        body["biz_opaque_callback_data"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .to_owned();
     if body["messaging_product"] != "whatsapp"
         || body["type"] != "template"
         || body["template"]["name"].as_str().is_none_or(str::is_empty)

@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(body["biz_opaque_callback_data"], "0123456789abcdef01234567");
         send.round = 2;
         let body: Value = serde_json::from_str(&t.body("15551234567", &send)).unwrap();
-        assert_eq!(body["biz_opaque_callback_data"], "0123456789abcdef01234567:2");
+        assert_eq!(
+            body["biz_opaque_callback_data"],
+            "0123456789abcdef01234567:2"
+        );
         assert_eq!(body["template"]["name"], "welcome");
         assert_eq!(body["template"]["language"]["code"], "en_US");
         let comps = body["template"]["components"].as_array().unwrap();

@@ -41,5 +41,4 @@ impl MigrationTrait for Migration {
         )
         .await
     }
-
 }
