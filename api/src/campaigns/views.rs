@@ -67,8 +67,9 @@ pub struct ContactInput {
     pub name: Option<Text>,
 }
 
-/// A new campaign. Absent fields are left out of the spec's example rather than shown
-/// as `null`, which they may not be.
+/// A new campaign.
+// The spec's example leaves absent fields out rather than showing `null`, which they
+// may not be.
 #[derive(Object, Debug)]
 #[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct CreateCampaignRequest {

@@ -88,7 +88,8 @@ const CLOSED_SCHEMAS: [&str; 8] = [
 
 /// Fields where `null` means something (`MaybeUndefined`: absent keeps, `null` clears).
 /// poem-openapi shows them as plain optional fields; [`spec_json`] marks them
-/// `nullable`, so generated clients can send the `null`.
+/// `nullable` (a named type: one of it or `null`), so generated clients can send the
+/// `null`.
 const NULLABLE_FIELDS: [(&str, &str); 3] = [
     ("UpdateCampaignRequest", "description"),
     ("UpdateCampaignRequest", "scheduled_at"),
@@ -111,16 +112,19 @@ pub fn spec_json() -> String {
             prop.is_object(),
             "field {name}.{field} is missing from the spec"
         );
-        let mut nullable = match prop.get("$ref").and_then(serde_json::Value::as_str) {
-            // `nullable` needs a `type` beside it: the referenced schema's own.
-            Some(target) => {
-                let named = target.rsplit('/').next().unwrap_or_default();
-                let kind = &spec["components"]["schemas"][named]["type"];
-                serde_json::json!({ "type": kind, "allOf": [{ "$ref": target }] })
+        let nullable = match prop.get("$ref").and_then(serde_json::Value::as_str) {
+            // `nullable` only counts beside a `type`, and the referenced schema refuses
+            // `null`: the form OAS 3.0.3 gives for "this schema or null".
+            Some(target) => serde_json::json!({ "oneOf": [
+                { "$ref": target },
+                { "type": "object", "nullable": true, "enum": [null] },
+            ] }),
+            None => {
+                let mut prop = prop;
+                prop["nullable"] = serde_json::Value::Bool(true);
+                prop
             }
-            None => prop,
         };
-        nullable["nullable"] = serde_json::Value::Bool(true);
         spec["components"]["schemas"][name]["properties"][field] = nullable;
     }
     document_patterns(&mut spec);
