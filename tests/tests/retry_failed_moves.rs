@@ -4,13 +4,15 @@
 //! every one of them. A retried recipient's sends name their round, and a late
 //! callback for an earlier round settles nothing.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use reqwest::StatusCode;
 use waplify_shared::status::MessageStatus;
 use waplify_shared::transition::{self, Report, Senders, Settled};
 use waplify_tests::app::phone;
 use waplify_tests::retry::{WAIT, credits, fake, ids_of, retry, worker};
-use waplify_tests::{FakeConfig, seed, spawn_app};
+use waplify_tests::{FakeConfig, TestApp, seed, spawn_app};
 
 #[tokio::test]
 async fn a_retry_is_charged_at_once_and_its_recipients_moved_by_the_worker_across_a_pause() {
@@ -84,8 +86,20 @@ async fn a_retry_is_charged_at_once_and_its_recipients_moved_by_the_worker_acros
         1,
         "the pick is cleared once the campaign starts"
     );
-    let bodies = fake.bodies();
-    for retried in ids_of(&app, &transient).await {
+    assert_sent_in_round_one(&app, &fake.bodies(), &transient).await;
+    assert_eq!(credits(&app, &s.account_id).await, (10, 0, 90, 3));
+    app.tdb.assert_counts_consistent().await;
+    w.shutdown().await;
+}
+
+/// Each retried recipient was sent again naming round 1, with one history row for its
+/// move back to `pending`.
+async fn assert_sent_in_round_one(
+    app: &TestApp,
+    bodies: &HashMap<String, serde_json::Value>,
+    transient: &[String],
+) {
+    for retried in ids_of(app, transient).await {
         assert_eq!(
             bodies[&retried]["biz_opaque_callback_data"],
             format!("{retried}:1"),
@@ -104,9 +118,6 @@ async fn a_retry_is_charged_at_once_and_its_recipients_moved_by_the_worker_acros
             .await,
         4
     );
-    assert_eq!(credits(&app, &s.account_id).await, (10, 0, 90, 3));
-    app.tdb.assert_counts_consistent().await;
-    w.shutdown().await;
 }
 
 #[tokio::test]

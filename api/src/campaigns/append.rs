@@ -15,6 +15,7 @@ use super::lookup::{self, ensure_draft};
 use super::recipients;
 use super::views::{AddContactsRequest, AddContactsResponse};
 use crate::http::envelope::Success;
+use crate::http::time::Timestamp;
 use crate::state::AppState;
 
 pub async fn add_contacts(
@@ -72,6 +73,6 @@ pub async fn add_contacts(
         duplicates,
         invalid_phones: recipients.invalid,
         total_contacts: total,
-        timestamp: Utc::now(),
+        timestamp: Timestamp::now(),
     })
 }

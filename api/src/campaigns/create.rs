@@ -19,6 +19,7 @@ use super::views::{CampaignState, CreateCampaignRequest, CreateCampaignResponse}
 use super::{recipients, schedule};
 use crate::http::envelope::Success;
 use crate::http::text::Text;
+use crate::http::time::Timestamp;
 
 pub async fn create(
     db: &Db,
@@ -100,7 +101,7 @@ pub async fn create(
         status_value: CampaignState::from(status),
         total_contacts: recipients.valid.len() as i64,
         invalid_phones: recipients.invalid,
-        timestamp: Utc::now(),
+        timestamp: Timestamp::now(),
     })
 }
 

@@ -23,6 +23,7 @@ use crate::http::errors::Failure;
 use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
 use crate::http::optional_json::OptionalJson;
 use crate::http::tags::Tag;
+use crate::http::time::Timestamp;
 use crate::state::AppState;
 
 pub struct CampaignLifecycleApi;
@@ -213,6 +214,6 @@ pub async fn answer(
     Ok(GetCampaignResponse {
         status: Success::Success,
         campaign: listing::view(&state.db, state.clock.now(), c).await?,
-        timestamp: chrono::Utc::now(),
+        timestamp: Timestamp::now(),
     })
 }

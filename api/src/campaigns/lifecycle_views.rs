@@ -1,7 +1,6 @@
 //! Bodies of the lifecycle operations: changing a draft or scheduled campaign, and
 //! its sending window; retrying its failed recipients, and that operation's errors.
 
-use chrono::{DateTime, Utc};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object};
@@ -11,6 +10,7 @@ use waplify_shared::window::{SendWindow, WindowForm};
 use crate::http::envelope::Accepted;
 use crate::http::errors::{ErrorBody, documented_errors};
 use crate::http::text::Text;
+use crate::http::time::Timestamp;
 
 /// When a campaign may send: local hours on some weekdays. Outside it a running
 /// campaign waits; it starts again by itself when the window opens. An `end` not
@@ -117,7 +117,7 @@ pub struct RetryFailedResponse {
     pub count: u64,
     /// Id of the new dispatch job in Redis (`scripts/task <task_id>`).
     pub task_id: String,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 documented_errors!(

@@ -15,6 +15,7 @@ use super::lifecycle_views::SendWindowView;
 use super::views::{Campaign, CampaignState, ListCampaignsResponse};
 use crate::http::envelope::Success;
 use crate::http::paging::{Limit, Page, page_of};
+use crate::http::time::Timestamp;
 
 /// One campaign as `get_campaign` shows it at `now` (the clock windows are read on).
 pub async fn view(
@@ -55,7 +56,7 @@ pub async fn list(
         total,
         page: page.0,
         limit: limit.0,
-        timestamp: Utc::now(),
+        timestamp: Timestamp::now(),
     })
 }
 
@@ -113,11 +114,11 @@ fn to_view(
         header_data: serde_json::from_str(&c.header_data).map_err(corrupt)?,
         media_url: c.media_url,
         filename: c.filename,
-        scheduled_at: c.scheduled_at,
+        scheduled_at: c.scheduled_at.map(Timestamp),
         scheduled_timezone: c.scheduled_timezone,
         send_window: c.send_window.as_ref().map(SendWindowView::from),
         waiting_for_window: next_window_at.is_some(),
-        next_window_at,
+        next_window_at: next_window_at.map(Timestamp),
         task_id: c.task_id,
         total_contacts: c.total_contacts,
         credits_reserved: c.credits_reserved,
@@ -125,11 +126,11 @@ fn to_view(
         error_code: c.error_code,
         failure_reason,
         error_message: c.error_message,
-        created_at: c.created_at,
-        queued_at: c.queued_at,
-        started_at: c.started_at,
-        completed_at: c.completed_at,
-        paused_at: c.paused_at,
-        cancelled_at: c.cancelled_at,
+        created_at: Timestamp(c.created_at),
+        queued_at: c.queued_at.map(Timestamp),
+        started_at: c.started_at.map(Timestamp),
+        completed_at: c.completed_at.map(Timestamp),
+        paused_at: c.paused_at.map(Timestamp),
+        cancelled_at: c.cancelled_at.map(Timestamp),
     })
 }

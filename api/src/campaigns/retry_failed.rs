@@ -16,6 +16,7 @@ use super::error::CampaignError;
 use super::lifecycle_views::{RetryFailedRequest, RetryFailedResponse};
 use super::lookup;
 use crate::http::envelope::Accepted;
+use crate::http::time::Timestamp;
 use crate::state::AppState;
 
 pub async fn retry_failed(
@@ -62,7 +63,7 @@ pub async fn retry_failed(
         campaign_id: id.to_string(),
         count,
         task_id: task_id.to_string(),
-        timestamp: Utc::now(),
+        timestamp: Timestamp::now(),
     })
 }
 

@@ -18,6 +18,7 @@ use crate::http::errors::Failure;
 use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
 use crate::http::paging::{Limit, Page};
 use crate::http::tags::Tag;
+use crate::http::time::Timestamp;
 use crate::state::AppState;
 
 pub struct CampaignsApi;
@@ -100,7 +101,7 @@ impl CampaignsApi {
         Ok(Json(GetCampaignResponse {
             status: Success::Success,
             campaign: listing::view(&state.0.db, state.0.clock.now(), found).await?,
-            timestamp: chrono::Utc::now(),
+            timestamp: Timestamp::now(),
         }))
     }
 

@@ -16,6 +16,7 @@ use super::error::CampaignError;
 use super::lookup::{self, ensure_draft};
 use super::views::SendAcceptedResponse;
 use crate::http::envelope::Accepted;
+use crate::http::time::Timestamp;
 use crate::state::AppState;
 
 pub async fn send(
@@ -48,6 +49,6 @@ pub async fn send(
         message: "Campaign send queued and will run in background".into(),
         campaign_id: id.to_string(),
         task_id: task_id.to_string(),
-        timestamp: Utc::now(),
+        timestamp: Timestamp::now(),
     })
 }

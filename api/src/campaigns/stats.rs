@@ -10,6 +10,7 @@ use waplify_shared::db::entities::campaign;
 use super::error::CampaignError;
 use super::views::{CampaignState, CampaignStatsResponse};
 use crate::http::envelope::Success;
+use crate::http::time::Timestamp;
 
 pub async fn stats<C: ConnectionTrait>(
     db: &C,
@@ -33,12 +34,12 @@ pub async fn stats<C: ConnectionTrait>(
         replied_count: counts.replied,
         cancelled_count: counts.cancelled,
         success_count: c.total_contacts - counts.failed - counts.cancelled,
-        created_at: c.created_at,
-        scheduled_at: c.scheduled_at,
-        started_at: c.started_at,
-        completed_at: c.completed_at,
+        created_at: Timestamp(c.created_at),
+        scheduled_at: c.scheduled_at.map(Timestamp),
+        started_at: c.started_at.map(Timestamp),
+        completed_at: c.completed_at.map(Timestamp),
         failure_reason,
         waiting_for_window: next_window_at.is_some(),
-        next_window_at,
+        next_window_at: next_window_at.map(Timestamp),
     })
 }

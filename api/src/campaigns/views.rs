@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 
 use waplify_shared::status::CampaignStatus;
@@ -10,6 +9,7 @@ use waplify_shared::status::CampaignStatus;
 use super::lifecycle_views::{SendWindowInput, SendWindowView};
 use crate::http::envelope::{Accepted, Success};
 use crate::http::text::Text;
+use crate::http::time::Timestamp;
 
 /// Where a campaign is in its life.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +68,10 @@ pub struct ContactInput {
 }
 
 /// A new campaign.
+// The spec's example leaves absent fields out rather than showing `null`, which they
+// may not be.
 #[derive(Object, Debug)]
-#[oai(deny_unknown_fields, example)]
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct CreateCampaignRequest {
     #[oai(validator(min_length = 1, max_length = 255))]
     pub name: Text,
@@ -147,7 +149,7 @@ pub struct CreateCampaignResponse {
     pub total_contacts: i64,
     /// Inputs that were not valid phone numbers, as sent.
     pub invalid_phones: Vec<String>,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 /// More recipients for a draft.
@@ -170,7 +172,7 @@ pub struct AddContactsResponse {
     pub invalid_phones: Vec<String>,
     /// Recipients in the campaign now.
     pub total_contacts: i64,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 /// A campaign as stored.
@@ -189,14 +191,14 @@ pub struct Campaign {
     pub media_url: Option<String>,
     pub filename: Option<String>,
     /// When a scheduled campaign sends itself, in UTC.
-    pub scheduled_at: Option<DateTime<Utc>>,
+    pub scheduled_at: Option<Timestamp>,
     /// The time zone `scheduled_at` was given in.
     pub scheduled_timezone: Option<String>,
     pub send_window: Option<SendWindowView>,
     /// A queued or running campaign outside its sending window: nothing is sent until
     /// `next_window_at`.
     pub waiting_for_window: bool,
-    pub next_window_at: Option<DateTime<Utc>>,
+    pub next_window_at: Option<Timestamp>,
     /// Id of the latest dispatch job: from `send_campaign`, the scheduler or a resume.
     pub task_id: Option<String>,
     pub total_contacts: i64,
@@ -208,13 +210,13 @@ pub struct Campaign {
     /// Why a `failed` campaign stopped: a precheck that failed at its scheduled time
     /// (`Campaign cannot be sent: …`) or a campaign-fatal provider answer.
     pub failure_reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub queued_at: Option<DateTime<Utc>>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: Timestamp,
+    pub queued_at: Option<Timestamp>,
+    pub started_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
     /// When it was last paused (while `paused`).
-    pub paused_at: Option<DateTime<Utc>>,
-    pub cancelled_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<Timestamp>,
+    pub cancelled_at: Option<Timestamp>,
 }
 
 #[derive(Object, Debug)]
@@ -222,7 +224,7 @@ pub struct GetCampaignResponse {
     pub status: Success,
     #[oai(flatten)]
     pub campaign: Campaign,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 #[derive(Object, Debug)]
@@ -233,7 +235,7 @@ pub struct ListCampaignsResponse {
     pub total: u64,
     pub page: u64,
     pub limit: u64,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 #[derive(Object, Debug)]
@@ -243,7 +245,7 @@ pub struct SendAcceptedResponse {
     pub campaign_id: String,
     /// Id of the dispatch job in Redis (`scripts/task <task_id>`).
     pub task_id: String,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 /// Funnel counts: a read message also counts as delivered and sent.
@@ -265,13 +267,13 @@ pub struct CampaignStatsResponse {
     pub cancelled_count: i64,
     /// `total_contacts - failed_count - cancelled_count`.
     pub success_count: i64,
-    pub created_at: DateTime<Utc>,
-    pub scheduled_at: Option<DateTime<Utc>>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: Timestamp,
+    pub scheduled_at: Option<Timestamp>,
+    pub started_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
     /// Why a `failed` campaign stopped (see `get_campaign`).
     pub failure_reason: Option<String>,
     /// Outside its sending window (see `get_campaign`).
     pub waiting_for_window: bool,
-    pub next_window_at: Option<DateTime<Utc>>,
+    pub next_window_at: Option<Timestamp>,
 }

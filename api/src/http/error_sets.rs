@@ -128,3 +128,12 @@ documented_errors!(
         500 Internal "Unexpected server error; WhatsApp retries.",
     }
 );
+
+documented_errors!(
+    /// Errors of `/health` and `/ready`. They read no input, so only the refusals every
+    /// request meets before its handler remain.
+    ProbeErrors {
+        400 BadRequest "A body sent as JSON with a NUL in a string or a key given twice.",
+        413 PayloadTooLarge "Request body over the size limit.",
+    }
+);

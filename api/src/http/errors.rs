@@ -4,7 +4,6 @@
 
 use std::marker::PhantomData;
 
-use chrono::{DateTime, Utc};
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
@@ -12,6 +11,7 @@ use poem_openapi::registry::{MetaResponses, Registry};
 use poem_openapi::{ApiResponse, Object};
 
 use super::request_id;
+use super::time::Timestamp;
 
 /// The error body of every failed request.
 #[derive(Object, Debug, Clone)]
@@ -25,7 +25,7 @@ pub struct ErrorBody {
     pub message: String,
     /// The `X-Request-ID` of this request.
     pub request_id: String,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 /// A failed request: an HTTP status and a message.
@@ -101,7 +101,7 @@ impl ApiError {
             error: self.code().to_owned(),
             message: self.message.clone(),
             request_id: request_id::current(),
-            timestamp: Utc::now(),
+            timestamp: Timestamp::now(),
         }
     }
 }

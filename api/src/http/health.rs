@@ -5,7 +5,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use sea_orm::ConnectionTrait;
 
-use super::errors::{ApiError, ErrorBody};
+use super::error_sets::ProbeErrors;
+use super::errors::{ApiError, ErrorBody, Failure};
 use super::tags::Tag;
 use crate::state::AppState;
 
@@ -27,17 +28,17 @@ impl HealthApi {
     ///
     /// The process is up. Checks nothing else.
     #[oai(path = "/health", method = "get", operation_id = "get_health")]
-    async fn health(&self) -> Json<HealthResponse> {
-        Json(HealthResponse {
+    async fn health(&self) -> Result<Json<HealthResponse>, Failure<ProbeErrors>> {
+        Ok(Json(HealthResponse {
             status: "ok".into(),
-        })
+        }))
     }
 
     /// Readiness
     ///
     /// SQL and Redis are reachable.
     #[oai(path = "/ready", method = "get", operation_id = "get_ready")]
-    async fn ready(&self, state: Data<&AppState>) -> Readiness {
+    async fn ready(&self, state: Data<&AppState>) -> Result<Readiness, Failure<ProbeErrors>> {
         // Within a second either way: a probe that hangs is as bad as one that fails.
         let within = std::time::Duration::from_secs(1);
         let (db, redis) = tokio::join!(
@@ -48,7 +49,7 @@ impl HealthApi {
         let redis = redis
             .map_err(|_| "no answer within 1 s".to_string())
             .and_then(|r| r.map_err(|e| e.to_string()));
-        match (db, redis) {
+        Ok(match (db, redis) {
             (Ok(_), Ok(())) => Readiness::Ready(Json(ReadyResponse {
                 status: "ready".into(),
                 database: "ok".into(),
@@ -68,7 +69,7 @@ impl HealthApi {
                 );
                 Readiness::Unavailable(Json(error.body()))
             }
-        }
+        })
     }
 }
 

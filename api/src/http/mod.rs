@@ -2,7 +2,7 @@
 //! (`app`, with `json_guard`), the spec (`spec`), errors and their mapping (`errors`, `error_map`),
 //! authentication and the rate limit (`auth`, `ratelimit`), idempotency keys
 //! (`idempotency`), request ids, metrics,
-//! shared parameter and body types (`paging`, `text`, `raw_json`, `optional_json`,
+//! shared parameter and body types (`paging`, `text`, `time`, `raw_json`, `optional_json`,
 //! `envelope`), and the
 //! health probes.
 
@@ -25,5 +25,7 @@ pub mod raw_json;
 pub mod request_id;
 pub mod serve;
 pub mod spec;
+pub mod spec_extras;
 pub mod tags;
 pub mod text;
+pub mod time;

@@ -2,7 +2,9 @@
 //! emits (closed request bodies, plain `$ref`s, the rate limit on every keyed
 //! operation). `/openapi.json`, Swagger UI and `openapi/openapi.json` all show this.
 
-use poem_openapi::{ExtraHeader, OpenApiService};
+use poem_openapi::{ExtraHeader, LicenseObject, OpenApiService, ServerObject};
+
+use super::spec_extras::{document_open_operations, document_patterns};
 
 use crate::campaigns::lifecycle_routes::CampaignLifecycleApi;
 use crate::campaigns::messages::routes::CampaignMessagesApi;
@@ -54,6 +56,11 @@ pub fn api_service() -> Service {
              request is 422 `idempotency_key_reused`, while the first still runs 409 \
              `idempotency_key_in_use`.",
     )
+    .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
+    .server(
+        ServerObject::new("http://127.0.0.1:8080")
+            .description("A local API on its default address (`API_BIND`)."),
+    )
     .extra_request_header::<Option<String>, _>(
         ExtraHeader::new("X-Request-ID")
             .description("Your id for this request (a UUID); echoed back."),
@@ -81,7 +88,8 @@ const CLOSED_SCHEMAS: [&str; 8] = [
 
 /// Fields where `null` means something (`MaybeUndefined`: absent keeps, `null` clears).
 /// poem-openapi shows them as plain optional fields; [`spec_json`] marks them
-/// `nullable`, so generated clients can send the `null`.
+/// `nullable` (a named type: one of it or `null`), so generated clients can send the
+/// `null`.
 const NULLABLE_FIELDS: [(&str, &str); 3] = [
     ("UpdateCampaignRequest", "description"),
     ("UpdateCampaignRequest", "scheduled_at"),
@@ -99,41 +107,34 @@ pub fn spec_json() -> String {
         schema["additionalProperties"] = serde_json::Value::Bool(false);
     }
     for (name, field) in NULLABLE_FIELDS {
-        let prop = &mut spec["components"]["schemas"][name]["properties"][field];
+        let prop = spec["components"]["schemas"][name]["properties"][field].clone();
         assert!(
             prop.is_object(),
             "field {name}.{field} is missing from the spec"
         );
-        if let Some(target) = prop.get("$ref").cloned() {
-            *prop = serde_json::json!({ "allOf": [{ "$ref": target }] });
-        }
-        prop["nullable"] = serde_json::Value::Bool(true);
+        let nullable = match prop.get("$ref").and_then(serde_json::Value::as_str) {
+            // `nullable` only counts beside a `type`, and the referenced schema refuses
+            // `null`: the form OAS 3.0.3 gives for "this schema or null".
+            Some(target) => serde_json::json!({ "oneOf": [
+                { "$ref": target },
+                { "type": "object", "nullable": true, "enum": [null] },
+            ] }),
+            None => {
+                let mut prop = prop;
+                prop["nullable"] = serde_json::Value::Bool(true);
+                prop
+            }
+        };
+        spec["components"]["schemas"][name]["properties"][field] = nullable;
     }
     document_patterns(&mut spec);
+    document_open_operations(&mut spec);
     simplify_described_refs(&mut spec);
     document_unavailable(&mut spec);
     document_rate_limit(&mut spec);
     let mut text = serde_json::to_string_pretty(&spec).expect("serialisable");
     text.push('\n');
     text
-}
-
-/// The form of values the handlers parse themselves (with their own messages): every
-/// value of the pattern is accepted, so clients and fuzzers know what is valid. A
-/// cursor is 12 bytes in unpadded base64url; a phone is digits with the country code,
-/// spaces and dashes allowed between them (the handler also trims blanks around).
-fn document_patterns(spec: &mut serde_json::Value) {
-    const PHONE: &str = r"^\+?[1-9]([ -]*[0-9]){7,14}[ -]*$";
-    let phone = &mut spec["components"]["schemas"]["TestMessageRequest"]["properties"]["phone"];
-    assert!(phone.is_object(), "TestMessageRequest.phone is missing");
-    phone["pattern"] = PHONE.into();
-    let list = &mut spec["paths"]["/api/v1/campaigns/{campaign_id}/messages"]["get"];
-    let params = list["parameters"].as_array_mut().expect("list parameters");
-    let after = params
-        .iter_mut()
-        .find(|p| p["name"] == "after")
-        .expect("after");
-    after["schema"]["pattern"] = "^[A-Za-z0-9_-]{16}$".into();
 }
 
 /// poem-openapi documents a described field of a named type as

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use waplify_shared::db::Db;
@@ -15,6 +14,7 @@ use super::error::WebhookError;
 use super::views::{DeliveryAttempt, DeliveryState, ListDeliveriesResponse, WebhookDelivery};
 use crate::http::envelope::Success;
 use crate::http::paging::{Limit, Page, page_of};
+use crate::http::time::Timestamp;
 
 pub async fn list(
     db: &Db,
@@ -46,9 +46,9 @@ pub async fn list(
             attempts: d.attempts,
             message_id: d.message_id.map(|m| m.into_string()),
             campaign_id: d.campaign_id.map(|c| c.into_string()),
-            created_at: d.created_at,
-            next_attempt_at: (d.state == Stored::Pending).then_some(d.next_attempt_at),
-            finished_at: d.finished_at,
+            created_at: Timestamp(d.created_at),
+            next_attempt_at: (d.state == Stored::Pending).then_some(Timestamp(d.next_attempt_at)),
+            finished_at: d.finished_at.map(Timestamp),
             last_http_status: d.last_http_status,
             last_error: d.last_error,
         })
@@ -60,7 +60,7 @@ pub async fn list(
         total,
         page: page.0,
         limit: limit.0,
-        timestamp: Utc::now(),
+        timestamp: Timestamp::now(),
     })
 }
 
@@ -82,7 +82,7 @@ async fn attempts_of(
     {
         out.entry(a.delivery_id).or_default().push(DeliveryAttempt {
             attempt: a.attempt,
-            at: a.at,
+            at: Timestamp(a.at),
             http_status: a.http_status,
             error: a.error,
             duration_ms: a.duration_ms,

@@ -21,6 +21,7 @@ use super::target::target_url;
 use super::views::*;
 use crate::http::envelope::{Accepted, Success};
 use crate::http::paging::{Limit, Page, page_of};
+use crate::http::time::Timestamp;
 
 const DEFAULT_RETRY_COUNT: i32 = 3;
 const DEFAULT_TIMEOUT_SECONDS: i32 = 5;
@@ -75,7 +76,7 @@ pub async fn create(
         status: Success::Success,
         message: "Webhook created successfully".into(),
         webhook: view(saved),
-        timestamp: now,
+        timestamp: Timestamp(now),
     })
 }
 
@@ -93,7 +94,7 @@ pub fn view(m: webhook_endpoint::Model) -> Webhook {
         retry_count: m.retry_count,
         timeout_seconds: m.timeout_seconds,
         has_secret: m.secret.is_some(),
-        created_at: m.created_at,
+        created_at: Timestamp(m.created_at),
     }
 }
 
@@ -130,7 +131,7 @@ pub async fn list(
         total,
         page: page.0,
         limit: limit.0,
-        timestamp: Utc::now(),
+        timestamp: Timestamp::now(),
     })
 }
 
@@ -169,7 +170,7 @@ pub async fn delete(
         message: "Webhook deleted".into(),
         webhook_id: endpoint.id.into_string(),
         cancelled_deliveries: cancelled.rows_affected,
-        timestamp: now,
+        timestamp: Timestamp(now),
     })
 }
 
@@ -204,6 +205,6 @@ pub async fn test(
         message: "Test event queued".into(),
         webhook_id: endpoint.id.into_string(),
         delivery_id: delivery_id.into_string(),
-        timestamp: now,
+        timestamp: Timestamp(now),
     })
 }

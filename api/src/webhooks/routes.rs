@@ -16,6 +16,7 @@ use crate::http::errors::Failure;
 use crate::http::idempotency::{self, Fingerprint, IdempotencyKey, Idempotent};
 use crate::http::paging::{Limit, Page};
 use crate::http::tags::Tag;
+use crate::http::time::Timestamp;
 use crate::state::AppState;
 
 pub struct WebhooksApi;
@@ -101,7 +102,7 @@ impl WebhooksApi {
         Ok(Json(GetWebhookResponse {
             status: Success::Success,
             webhook: endpoints::view(found),
-            timestamp: chrono::Utc::now(),
+            timestamp: Timestamp::now(),
         }))
     }
 

@@ -1,12 +1,12 @@
 //! Request and response bodies of the webhook endpoints API.
 
-use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 
 use waplify_shared::webhooks::{DeliveryState as Stored, EventKind};
 
 use crate::http::envelope::{Accepted, Success};
 use crate::http::text::Text;
+use crate::http::time::Timestamp;
 
 /// An event an endpoint can subscribe to: a message's status, or a campaign's.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,7 +114,7 @@ pub struct Webhook {
     pub timeout_seconds: i32,
     /// Whether requests are signed.
     pub has_secret: bool,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
 }
 
 #[derive(Object, Debug)]
@@ -123,7 +123,7 @@ pub struct CreateWebhookResponse {
     pub message: String,
     #[oai(flatten)]
     pub webhook: Webhook,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 #[derive(Object, Debug)]
@@ -131,7 +131,7 @@ pub struct GetWebhookResponse {
     pub status: Success,
     #[oai(flatten)]
     pub webhook: Webhook,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 #[derive(Object, Debug)]
@@ -141,7 +141,7 @@ pub struct ListWebhooksResponse {
     pub total: u64,
     pub page: u64,
     pub limit: u64,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 #[derive(Object, Debug)]
@@ -151,7 +151,7 @@ pub struct DeleteWebhookResponse {
     pub webhook_id: String,
     /// Pending deliveries that will not be attempted any more.
     pub cancelled_deliveries: u64,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 #[derive(Object, Debug)]
@@ -161,7 +161,7 @@ pub struct TestWebhookResponse {
     pub webhook_id: String,
     /// Follow it with `list_webhook_deliveries`.
     pub delivery_id: String,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 /// Where a delivery is.
@@ -206,7 +206,7 @@ impl From<DeliveryState> for Stored {
 pub struct DeliveryAttempt {
     /// 1 for the first attempt.
     pub attempt: i32,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     /// The endpoint's answer, if one came.
     pub http_status: Option<i32>,
     /// Timeout, connection or refusal details.
@@ -228,10 +228,10 @@ pub struct WebhookDelivery {
     pub attempts: i32,
     pub message_id: Option<String>,
     pub campaign_id: Option<String>,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When the next attempt is due, while `pending`.
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
     pub last_http_status: Option<i32>,
     pub last_error: Option<String>,
     /// Every attempt, first to last.
@@ -246,5 +246,5 @@ pub struct ListDeliveriesResponse {
     pub total: u64,
     pub page: u64,
     pub limit: u64,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }

@@ -1,6 +1,5 @@
 //! `/api/v1/whatsapp/webhook`: the callback URL to give Meta.
 
-use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{Json, PlainText};
@@ -12,6 +11,7 @@ use crate::http::error_sets::{CallbackErrors, VerifyErrors};
 use crate::http::errors::Failure;
 use crate::http::raw_json::RawJson;
 use crate::http::tags::Tag;
+use crate::http::time::Timestamp;
 use crate::state::AppState;
 
 /// The full path of both operations.
@@ -76,7 +76,7 @@ impl WhatsAppApi {
         receive::receive(state.0, signature.0.as_deref(), body.0).await?;
         Ok(Json(CallbackReceived {
             status: Success::Success,
-            timestamp: Utc::now(),
+            timestamp: Timestamp::now(),
         }))
     }
 }
@@ -85,5 +85,5 @@ impl WhatsAppApi {
 #[derive(Object, Debug)]
 pub struct CallbackReceived {
     pub status: Success,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }

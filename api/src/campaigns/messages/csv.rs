@@ -6,7 +6,6 @@
 //! only if they needed it, which they never do); no apostrophe or formula guard is added,
 //! so the file holds exactly the stored text. Times are RFC 3339 in UTC.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use futures::StreamExt;
 use poem::Body;
 
@@ -15,6 +14,7 @@ use waplify_shared::ids::{CampaignId, MessageId};
 
 use super::list::{self, Filter};
 use super::views::MessageRow;
+use crate::http::time::Timestamp;
 
 /// Rows read per query while exporting.
 pub const CHUNK: u64 = 1000;
@@ -93,9 +93,9 @@ fn status_text(r: &MessageRow) -> &'static str {
     waplify_shared::status::MessageStatus::from(r.status).as_str()
 }
 
-fn time(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .unwrap_or_default()
+/// As the JSON answers write times (`Timestamp`), so both forms agree.
+fn time(t: Option<Timestamp>) -> String {
+    t.map(|t| t.rfc3339()).unwrap_or_default()
 }
 
 /// A field, quoted when it holds a comma, a quote, CR or LF.

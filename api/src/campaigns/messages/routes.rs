@@ -19,6 +19,7 @@ use crate::http::envelope::Success;
 use crate::http::errors::Failure;
 use crate::http::paging::Bounded;
 use crate::http::tags::Tag;
+use crate::http::time::Timestamp;
 use crate::state::AppState;
 
 /// Rows per page, 1 to 1000.
@@ -99,7 +100,7 @@ impl CampaignMessagesApi {
                 items,
                 next_cursor,
                 limit,
-                timestamp: chrono::Utc::now(),
+                timestamp: Timestamp::now(),
             },
         ))))
     }
@@ -133,7 +134,7 @@ impl CampaignMessagesApi {
         Ok(Json(GetMessageResponse {
             status: Success::Success,
             message,
-            timestamp: chrono::Utc::now(),
+            timestamp: Timestamp::now(),
         }))
     }
 }

@@ -1,12 +1,12 @@
 //! Bodies of the recipient operations, as the spec shows them.
 
-use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 
 use waplify_shared::db::entities::{message, message_event, provider_call};
 use waplify_shared::status::{HistorySource, MessageStatus, ProviderOutcome};
 
 use crate::http::envelope::Success;
+use crate::http::time::Timestamp;
 
 /// Where one recipient's message is.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,14 +121,14 @@ pub struct MessageRow {
     /// WhatsApp's error code of the last failure or retry.
     pub error_code: Option<i32>,
     pub error_message: Option<String>,
-    pub sent_at: Option<DateTime<Utc>>,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub read_at: Option<DateTime<Utc>>,
-    pub failed_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    pub read_at: Option<Timestamp>,
+    pub failed_at: Option<Timestamp>,
     /// First reply that quoted the message.
-    pub replied_at: Option<DateTime<Utc>>,
+    pub replied_at: Option<Timestamp>,
     /// First button tap on the message.
-    pub clicked_at: Option<DateTime<Utc>>,
+    pub clicked_at: Option<Timestamp>,
 }
 
 impl MessageRow {
@@ -142,12 +142,12 @@ impl MessageRow {
             attempts: m.attempts,
             error_code: m.error_code,
             error_message: m.error_message,
-            sent_at: m.sent_at,
-            delivered_at: m.delivered_at,
-            read_at: m.read_at,
-            failed_at: m.failed_at,
-            replied_at: m.replied_at,
-            clicked_at: m.clicked_at,
+            sent_at: m.sent_at.map(Timestamp),
+            delivered_at: m.delivered_at.map(Timestamp),
+            read_at: m.read_at.map(Timestamp),
+            failed_at: m.failed_at.map(Timestamp),
+            replied_at: m.replied_at.map(Timestamp),
+            clicked_at: m.clicked_at.map(Timestamp),
         }
     }
 }
@@ -160,7 +160,7 @@ pub struct ListMessagesResponse {
     /// Pass as `after` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
     pub limit: u64,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 /// One step of a message's history.
@@ -170,7 +170,7 @@ pub struct HistoryStep {
     /// `null` for the first step.
     pub from: Option<MessageState>,
     pub to: MessageState,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     pub source: StepSource,
     pub detail: Option<String>,
 }
@@ -180,7 +180,7 @@ impl From<message_event::Model> for HistoryStep {
         HistoryStep {
             from: e.from_status.map(Into::into),
             to: e.to_status.into(),
-            at: e.at,
+            at: Timestamp(e.at),
             source: e.source.into(),
             detail: e.detail,
         }
@@ -200,7 +200,7 @@ pub struct ProviderCall {
     /// WhatsApp's error title.
     pub error_message: Option<String>,
     pub latency_ms: i32,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 impl From<provider_call::Model> for ProviderCall {
@@ -212,7 +212,7 @@ impl From<provider_call::Model> for ProviderCall {
             error_code: c.error_code,
             error_message: c.error_message,
             latency_ms: c.latency_ms,
-            at: c.at,
+            at: Timestamp(c.at),
         }
     }
 }
@@ -236,5 +236,5 @@ pub struct MessageDetail {
 pub struct GetMessageResponse {
     pub status: Success,
     pub message: MessageDetail,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
