@@ -10,6 +10,7 @@
 pub mod admin_cli;
 pub mod app;
 pub mod arbitrary;
+pub mod bench_create;
 pub mod chaos;
 pub mod client;
 pub mod fake;

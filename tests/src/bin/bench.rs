@@ -7,8 +7,9 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use serde_json::{Value, json};
-use waplify_tests::client::{Client, phone, wait_http};
+use serde_json::Value;
+use waplify_tests::bench_create::{Created, create};
+use waplify_tests::client::{Client, wait_http};
 use waplify_tests::procs::{Proc, bin, free_port, vm_hwm_kib};
 use waplify_tests::{TestDb, seed};
 
@@ -125,55 +126,6 @@ async fn run(args: &Args, latency_ms: u64) {
     let (stats, total) = run.send_and_wait().await;
     run.report(latency_ms, &created, &stats, total).await;
     drop(run.workers);
-}
-
-/// A campaign created through the API's bulk path, and how long that took.
-struct Created {
-    campaign: String,
-    per_request: Vec<Duration>,
-    creation: Duration,
-}
-
-/// Creates through the API's bulk path, 10,000 recipients per request.
-async fn create(client: &Client, api_key: &str, recipients: usize) -> Created {
-    let created = Instant::now();
-    let mut per_request = Vec::new();
-    let mut campaign = String::new();
-    for (i, chunk) in (0..recipients)
-        .collect::<Vec<_>>()
-        .chunks(10_000)
-        .enumerate()
-    {
-        let contacts: Vec<Value> = chunk.iter().map(|&n| json!({"phone": phone(n)})).collect();
-        let t = Instant::now();
-        let (status, body) = if i == 0 {
-            client
-                .post(
-                    "/api/v1/campaigns",
-                    Some(api_key),
-                    Some(json!({"name": "bench", "template_name": "welcome", "body_data": {"1": "Ada"}, "contacts": contacts})),
-                )
-                .await
-        } else {
-            client
-                .post(
-                    &format!("/api/v1/campaigns/{campaign}/contacts"),
-                    Some(api_key),
-                    Some(json!({"contacts": contacts})),
-                )
-                .await
-        };
-        assert!(status.is_success(), "{body}");
-        per_request.push(t.elapsed());
-        if i == 0 {
-            campaign = body["campaign_id"].as_str().unwrap().to_owned();
-        }
-    }
-    Created {
-        campaign,
-        per_request,
-        creation: created.elapsed(),
-    }
 }
 
 /// The worker's environment: the common one, the fake's address and `--worker-env`.
