@@ -11,6 +11,7 @@ pub mod admin_cli;
 pub mod app;
 pub mod arbitrary;
 pub mod bench_create;
+pub mod bench_progress;
 pub mod chaos;
 pub mod client;
 pub mod fake;
@@ -31,6 +32,7 @@ pub mod seed;
 pub mod stack;
 pub mod test_sends;
 pub mod testdb;
+pub mod times;
 pub mod tls;
 pub mod whatsapp;
 

@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use waplify_tests::times::assert_api_times;
 use waplify_tests::{seed, spawn_app};
 
 fn body(contacts: Value) -> Value {
@@ -102,50 +103,7 @@ async fn scheduled_campaigns_are_stored_as_scheduled() {
     assert_eq!(got["campaign_status"], "scheduled");
     assert_eq!(got["scheduled_timezone"], "Europe/Berlin");
     assert_eq!(got["scheduled_at"], "2099-01-01T08:00:00.000Z", "{got}");
-    let mut times = Vec::new();
-    collect_times(&got, &mut times);
-    assert!(times.len() >= 2, "{got}");
-    for t in times {
-        assert!(is_api_time(&t), "{t} in {got}");
-    }
-}
-
-/// The values of every `timestamp` and `…_at` field, however deep.
-fn collect_times(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(map) => {
-            for (k, v) in map {
-                if let (true, Some(s)) = (k == "timestamp" || k.ends_with("_at"), v.as_str()) {
-                    out.push(s.to_owned());
-                }
-                collect_times(v, out);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_times(v, out)),
-        _ => {}
-    }
-}
-
-/// `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$`: RFC 3339 in UTC with `Z` and at
-/// most milliseconds, as the documentation writes times.
-fn is_api_time(s: &str) -> bool {
-    let Some(rest) = s.strip_suffix('Z') else {
-        return false;
-    };
-    let (whole, fraction) = match rest.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (rest, None),
-    };
-    let shaped = whole.len() == 19
-        && whole.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            10 => b == b'T',
-            13 | 16 => b == b':',
-            _ => b.is_ascii_digit(),
-        });
-    shaped
-        && fraction
-            .is_none_or(|f| (1..=3).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()))
+    assert!(assert_api_times(&got) >= 2, "{got}");
 }
 
 #[tokio::test]

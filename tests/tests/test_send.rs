@@ -53,6 +53,7 @@ async fn a_test_send_reaches_the_provider_once_and_leaves_the_campaign_alone() {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body["status"], "accepted");
     assert_eq!(body["phone"], phone(1));
+    assert_eq!(waplify_tests::times::assert_api_times(&body), 1);
     let mid = body["message_id"].as_str().unwrap().to_owned();
     assert_eq!(settled(&app, &mid).await, "sent");
 

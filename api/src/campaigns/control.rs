@@ -36,6 +36,11 @@ pub async fn cancel(
     let txn = begin_write(&state.db).await?;
     let mv = CampaignMove::to(id, Cancelled)
         .set(campaign::Column::CancelledAt, Expr::value(now))
+        // A retry still moving its recipients stops; they stay failed, refunded.
+        .set(
+            campaign::Column::RetryPick,
+            Expr::value(Option::<String>::None),
+        )
         .detail("cancelled by request");
     if transition::campaign(&txn, mv, now).await?.is_none() {
         txn.rollback().await?;

@@ -47,7 +47,8 @@ impl CampaignLifecycleApi {
     /// Cancel a campaign
     ///
     /// From `draft`, `scheduled`, `queued`, `running` or `paused`. Recipients not sent
-    /// yet become `cancelled` and their credits are refunded at once. No provider call
+    /// yet become `cancelled` and their credits are refunded at once, up to 20,000 of
+    /// them; the worker cancels and refunds the rest shortly after. No provider call
     /// starts after this answers; calls already in flight finish and are recorded.
     #[oai(
         path = "/campaigns/:campaign_id/cancel",
@@ -140,7 +141,8 @@ impl CampaignLifecycleApi {
     /// Resume a campaign
     ///
     /// From `paused`: `running` again where it stopped, or `queued` if it had not
-    /// started. `task_id` becomes the id of the new dispatch job.
+    /// started (or a retry of it had not moved all its recipients back yet). `task_id`
+    /// becomes the id of the new dispatch job.
     #[oai(
         path = "/campaigns/:campaign_id/resume",
         method = "post",

@@ -113,7 +113,7 @@ pub struct RetryFailedResponse {
     pub status: Accepted,
     pub message: String,
     pub campaign_id: String,
-    /// Recipients moved back to `pending`.
+    /// Recipients chosen and charged for, which the worker moves back to `pending`.
     pub count: u64,
     /// Id of the new dispatch job in Redis (`scripts/task <task_id>`).
     pub task_id: String,
@@ -155,5 +155,5 @@ pub struct TestMessageAccepted {
     pub message_id: String,
     /// The number it goes to, as E.164 digits.
     pub phone: String,
-    pub timestamp: chrono::DateTime<chrono::Utc>,
+    pub timestamp: Timestamp,
 }

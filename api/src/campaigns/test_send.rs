@@ -33,6 +33,7 @@ use super::lifecycle_views::{TestMessageAccepted, TestMessageRequest};
 use super::{lookup, recipients, resolve};
 use crate::http::envelope::Accepted;
 use crate::http::text::Text;
+use crate::http::time::Timestamp;
 use crate::state::AppState;
 
 /// Test messages per campaign per hour.
@@ -78,7 +79,7 @@ pub async fn send_test(
         campaign_id: id.to_string(),
         message_id: message_id.into_string(),
         phone: phone.as_str().to_owned(),
-        timestamp: Utc::now(),
+        timestamp: Timestamp::now(),
     })
 }
 

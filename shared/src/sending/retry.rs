@@ -8,9 +8,11 @@
 //! one count, not a million moves.
 //!
 //! Nothing else moves a `failed` recipient while the campaign is queued (no call of it
-//! is in flight once it settled, and callbacks never leave `failed`), so the
-//! recipients moved are the ones counted. Were they fewer, settlement would refund the
-//! difference: it refunds every recipient still failed.
+//! is in flight once it settled, and callbacks never leave `failed`). A `failed`
+//! status callback may still fail a sent recipient meanwhile; picked by its code, it
+//! is moved too, although not counted: its share was never refunded, so it is paid
+//! for. Whatever the moves, credits balance: settlement refunds every recipient still
+//! failed.
 //!
 //! Credits: the settlement refunded each failed recipient's share. A retry takes those
 //! shares back (a `reserve` ledger entry) and lowers `credits_refunded` by as much, so

@@ -10,7 +10,7 @@
 //! campaign no longer `queued` and stops.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, QuerySelect};
 
 use super::retry_pick::{self, Pick};
@@ -26,8 +26,8 @@ pub const CHUNK: u64 = 5000;
 /// What one call did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
-    /// Moved this many recipients; call again.
-    Moved(usize),
+    /// Moved this many recipients, up to `last`; call again after it.
+    Moved { moved: usize, last: MessageId },
     /// No retry is being moved: none was asked for, or every chosen recipient is
     /// `pending` again. The campaign may start.
     Done,
@@ -35,12 +35,21 @@ pub enum Step {
     Stopped,
 }
 
-/// Moves the next chunk of the campaign's retry, if it has one.
-pub async fn next_chunk(db: &Db, id: &CampaignId, now: DateTime<Utc>) -> Result<Step, DbErr> {
+/// Moves the next chunk of the campaign's retry, if it has one: the chosen recipients
+/// after `after` (the last one the previous chunk moved), so failed recipients the pick
+/// leaves alone are read once per retry, not once per chunk.
+pub async fn next_chunk(
+    db: &Db,
+    id: &CampaignId,
+    after: Option<&MessageId>,
+    now: DateTime<Utc>,
+) -> Result<Step, DbErr> {
     let txn = begin_write(db).await?;
     let mut find = campaign::Entity::find_by_id(id.clone());
     if db.get_database_backend() == DbBackend::Postgres {
-        find = find.lock_exclusive();
+        // The lock an UPDATE takes (as pause and cancel do): it serialises chunks with
+        // them, and lets the foreign-key checks of count rows and history go by.
+        find = find.lock(LockType::NoKeyUpdate);
     }
     let Some(c) = find.one(&txn).await? else {
         return Ok(Step::Stopped);
@@ -55,13 +64,13 @@ pub async fn next_chunk(db: &Db, id: &CampaignId, now: DateTime<Utc>) -> Result<
         tracing::warn!(campaign_id = %id, pick, "a retry pick that cannot be read: the campaign starts without it");
         return Ok(Step::Done);
     };
-    let ids = retry_pick::chosen(&txn, id, &pick, CHUNK).await?;
-    if ids.is_empty() {
+    let ids = retry_pick::chosen(&txn, id, &pick, after, CHUNK).await?;
+    let Some(last) = ids.last().cloned() else {
         return Ok(Step::Done);
-    }
+    };
     let moved = back_to_pending(&txn, id, &ids, now).await?;
     txn.commit().await?;
-    Ok(Step::Moved(moved))
+    Ok(Step::Moved { moved, last })
 }
 
 /// Moves these failed messages to `pending`, due now, as if never tried: no attempts,

@@ -58,15 +58,19 @@ pub async fn count<C: ConnectionTrait>(
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// The ids of the first `limit` failed messages `pick` chooses, in id order (the order
-/// their rows are locked in).
+/// The ids of the first `limit` failed messages `pick` chooses after `after`, in id
+/// order (the order their rows are locked in).
 pub async fn chosen<C: ConnectionTrait>(
     db: &C,
     campaign_id: &CampaignId,
     pick: &Pick,
+    after: Option<&MessageId>,
     limit: u64,
 ) -> Result<Vec<MessageId>, DbErr> {
     let mut q = chosen_query(campaign_id, pick);
+    if let Some(after) = after {
+        q.and_where(message::Column::Id.gt(after.clone()));
+    }
     q.order_by(message::Column::Id, Order::Asc).limit(limit);
     db.query_all(&q)
         .await?

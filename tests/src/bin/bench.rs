@@ -176,6 +176,7 @@ impl Run<'_> {
             )
             .await;
         assert_eq!(status.as_u16(), 202, "{body}");
+        let mut progress = waplify_tests::bench_progress::Progress::default();
         let stats = loop {
             self.kill_when_due().await;
             self.measure_rss();
@@ -188,7 +189,9 @@ impl Run<'_> {
                 )
                 .await;
             self.stats_times.push(asked.elapsed());
+            progress.show(&st);
             if st["campaign_status"] == "completed" || st["campaign_status"] == "failed" {
+                progress.finish();
                 break st;
             }
             if sent_at.elapsed() > Duration::from_secs(3600) {

@@ -167,14 +167,14 @@ fn error(status: u16, code: i64, title: &str, details: &str) -> Response {
         .into_response()
 }
 
-/// The refusal the configuration asks for this call, if any: numbers that always fail
-/// (fatally, permanently, transiently) and random transient failures.
 /// The message a send names in `biz_opaque_callback_data` (`id`, or `id:round` when
 /// it is sent again by request): calls, bodies and duplicates are counted per message.
 pub fn message_of(opaque: &str) -> &str {
     opaque.split_once(':').map_or(opaque, |(id, _)| id)
 }
 
+/// The refusal the configuration asks for this call, if any: numbers that always fail
+/// (fatally, permanently, transiently) and random transient failures.
 fn configured_refusal(s: &mut State, to: &str, message_id: &str) -> Option<Refusal> {
     if s.config.fatal_numbers.iter().any(|n| n == to) {
         s.counters.fatal += 1;

@@ -129,8 +129,11 @@ async fn one_campaign(ctx: &Ctx, c: &campaign::Model, out: &mut Pass) -> Result<
         }
         CampaignStatus::Cancelled => {
             // What the cancel left past its own transaction's share, and messages
-            // handed back by a call in flight at the cancel: a chunk per transaction.
-            loop {
+            // handed back by a call in flight at the cancel: a chunk per transaction,
+            // at most as many per pass as the cancel did, so the pass goes on to
+            // other campaigns; the next pass takes the rest.
+            let mut left = transition::CANCEL_AT_ONCE;
+            while left > 0 {
                 let txn = begin_write(&ctx.db).await?;
                 let moved = transition::cancel_unsent(
                     &txn,
@@ -144,6 +147,7 @@ async fn one_campaign(ctx: &Ctx, c: &campaign::Model, out: &mut Pass) -> Result<
                 if moved < transition::CANCEL_CHUNK {
                     break;
                 }
+                left -= moved;
             }
         }
         _ => {

@@ -99,10 +99,13 @@ async fn start(ctx: &Ctx, job: &DispatchCampaign) -> Result<(), WorkError> {
 /// Moves a requested retry's recipients back to `pending`, a chunk per transaction.
 /// `false` when the campaign stopped being `queued` meanwhile.
 async fn retry_moved(ctx: &Ctx, id: &CampaignId) -> Result<bool, WorkError> {
-    let mut moved = 0;
+    let (mut moved, mut after) = (0, None);
     loop {
-        match retry_moves::next_chunk(&ctx.db, id, Utc::now()).await? {
-            Step::Moved(n) => moved += n,
+        match retry_moves::next_chunk(&ctx.db, id, after.as_ref(), Utc::now()).await? {
+            Step::Moved { moved: n, last } => {
+                moved += n;
+                after = Some(last);
+            }
             Step::Done => break,
             Step::Stopped => return Ok(false),
         }
