@@ -52,9 +52,15 @@ impl SendWindow {
     }
 
     fn check(form: &WindowForm) -> Result<SendWindow, String> {
+        // Exactly `HH:MM`, as the spec's pattern says (chrono alone also takes `9:00`).
         let time = |field: &str, value: &str| {
-            NaiveTime::parse_from_str(value, "%H:%M")
-                .map_err(|_| format!("send_window.{field} '{value}' is not a time like 09:00"))
+            let b = value.as_bytes();
+            let shaped =
+                b.len() == 5 && b[2] == b':' && [0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit());
+            shaped
+                .then(|| NaiveTime::parse_from_str(value, "%H:%M").ok())
+                .flatten()
+                .ok_or_else(|| format!("send_window.{field} '{value}' is not a time like 09:00"))
         };
         let start = time("start", &form.start)?;
         let end = time("end", &form.end)?;

@@ -86,14 +86,15 @@ const CLOSED_SCHEMAS: [&str; 8] = [
     "TestMessageRequest",
 ];
 
-/// Fields where `null` means something (`MaybeUndefined`: absent keeps, `null` clears).
-/// poem-openapi shows them as plain optional fields; [`spec_json`] marks them
-/// `nullable` (a named type: one of it or `null`), so generated clients can send the
-/// `null`.
-const NULLABLE_FIELDS: [(&str, &str); 3] = [
+/// Fields where `null` means something (`MaybeUndefined`: absent keeps, `null` clears;
+/// a list's `next_cursor`: the last page). poem-openapi shows them as plain optional
+/// fields; [`spec_json`] marks them `nullable` (a named type: one of it or `null`), so
+/// generated clients can send and read the `null`.
+const NULLABLE_FIELDS: [(&str, &str); 4] = [
     ("UpdateCampaignRequest", "description"),
     ("UpdateCampaignRequest", "scheduled_at"),
     ("UpdateCampaignRequest", "send_window"),
+    ("ListMessagesResponse", "next_cursor"),
 ];
 
 /// The spec as served at `/openapi.json` and committed in `openapi/openapi.json`:

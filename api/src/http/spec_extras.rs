@@ -30,6 +30,13 @@ pub fn document_patterns(spec: &mut Value) {
         .find(|p| p["name"] == "after")
         .expect("after");
     after["schema"]["pattern"] = "^[A-Za-z0-9_-]{16}$".into();
+    // A window's hours, as `SendWindow::parse` reads them; the request's own validator
+    // stays looser, so an hour out of range gets the parser's message naming the field.
+    for field in ["start", "end"] {
+        let time = &mut spec["components"]["schemas"]["SendWindowInput"]["properties"][field];
+        assert!(time.is_object(), "SendWindowInput.{field} is missing");
+        time["pattern"] = "^([01][0-9]|2[0-3]):[0-5][0-9]$".into();
+    }
 }
 
 /// Gives the operations of [`OPEN_OPERATIONS`] an explicit empty `security`, and checks
