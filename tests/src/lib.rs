@@ -12,6 +12,7 @@ pub mod app;
 pub mod arbitrary;
 pub mod bench_create;
 pub mod bench_progress;
+pub mod bench_stack;
 pub mod chaos;
 pub mod client;
 pub mod fake;

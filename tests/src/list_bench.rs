@@ -10,30 +10,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::client::{Client, wait_http};
-use crate::procs::{Proc, bin, free_port, vm_hwm_kib};
+use crate::bench_stack::{common_env, start_api};
+use crate::client::Client;
+use crate::procs::vm_hwm_kib;
 use crate::{TestDb, seed};
 
 /// Walks a campaign of `recipients` at `page` rows per page, then exports it.
 pub async fn run(recipients: usize, page: usize) {
     let tdb = TestDb::new().await;
     let s = seed(&tdb.db, 10, 10_000).await;
-    let api_bind = format!("127.0.0.1:{}", free_port());
-    let env = vec![
-        ("DATABASE_URL", tdb.url.clone()),
-        ("REDIS_URL", crate::redis_url()),
-        (
-            "WAPLIFY_SECRET_KEY",
-            crate::keys::TEST_SECRET_KEY.to_owned(),
-        ),
-        ("WAPLIFY_QUEUE_PREFIX", crate::unique_prefix()),
-        ("RUST_LOG", "warn".to_owned()),
-        ("API_BIND", api_bind.clone()),
-        ("API_RATE_LIMIT_PER_MINUTE", "0".to_owned()),
-    ];
-    let api = Proc::spawn(&bin("waplify-api"), &["serve"], &env);
-    let client = Client::new(&format!("http://{api_bind}"));
-    wait_http(&client, "/health").await;
+    let (api, client) = start_api(&common_env(&tdb)).await;
     let (status, body) = client
         .post(
             "/api/v1/campaigns",

@@ -10,41 +10,19 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::client::{Client, wait_http};
-use crate::procs::{Proc, bin, free_port};
+use crate::bench_stack::{common_env, start_api, start_fake, worker_env};
+use crate::client::Client;
+use crate::procs::{Proc, bin};
 use crate::{TestDb, seed};
 
 pub async fn run(recipients: usize) {
     let tdb = TestDb::new().await;
     let s = seed(&tdb.db, 2 * recipients as i64 + 10, 10_000).await;
-    let fake_bind = format!("127.0.0.1:{}", free_port());
-    let _fake = Proc::spawn(&bin("fake-whatsapp"), &["--bind", &fake_bind], &[]);
-    let api_bind = format!("127.0.0.1:{}", free_port());
-    let env = vec![
-        ("DATABASE_URL", tdb.url.clone()),
-        ("REDIS_URL", crate::redis_url()),
-        (
-            "WAPLIFY_SECRET_KEY",
-            crate::keys::TEST_SECRET_KEY.to_owned(),
-        ),
-        ("WAPLIFY_QUEUE_PREFIX", crate::unique_prefix()),
-        ("RUST_LOG", "warn".to_owned()),
-    ];
-    let mut api_env = env.clone();
-    api_env.extend([
-        ("API_BIND", api_bind.clone()),
-        ("API_RATE_LIMIT_PER_MINUTE", "0".to_owned()),
-    ]);
-    let _api = Proc::spawn(&bin("waplify-api"), &["serve"], &api_env);
-    let client = Client::new(&format!("http://{api_bind}"));
-    wait_http(&client, "/health").await;
+    let (_fake, fake_bind) = start_fake(0);
+    let env = common_env(&tdb);
+    let (_api, client) = start_api(&env).await;
     let campaign = failed_campaign(&tdb, &client, &s.api_key, recipients).await;
-    let mut worker_env = env.clone();
-    worker_env.extend([
-        ("WHATSAPP_API_BASE_URL", format!("http://{fake_bind}")),
-        ("WORKER_METRICS_BIND", "off".to_owned()),
-    ]);
-    let _worker = Proc::spawn(&bin("waplify-worker"), &[], &worker_env);
+    let _worker = Proc::spawn(&bin("waplify-worker"), &[], &worker_env(&env, &fake_bind));
 
     let path = format!("/api/v1/campaigns/{campaign}");
     let t = Instant::now();

@@ -10,36 +10,19 @@ use sea_orm::EntityTrait;
 use serde_json::json;
 use waplify_shared::db::entities::campaign;
 
-use crate::client::{Client, phone, wait_http};
-use crate::procs::{Proc, bin, free_port};
+use crate::bench_stack::{common_env, start_api, start_fake, worker_env};
+use crate::client::{Client, phone};
+use crate::procs::{Proc, bin};
 use crate::{TestDb, seed};
 
 /// Schedules `campaigns` campaigns and prints min / median / max lateness.
 pub async fn run(campaigns: usize, workers: usize) {
     let tdb = TestDb::new().await;
     let s = seed(&tdb.db, 10 * campaigns as i64, 10_000).await;
-    let env = vec![
-        ("DATABASE_URL", tdb.url.clone()),
-        ("REDIS_URL", crate::redis_url()),
-        (
-            "WAPLIFY_SECRET_KEY",
-            crate::keys::TEST_SECRET_KEY.to_owned(),
-        ),
-        ("WAPLIFY_QUEUE_PREFIX", crate::unique_prefix()),
-        ("RUST_LOG", "warn".to_owned()),
-    ];
-    let fake_bind = format!("127.0.0.1:{}", free_port());
-    let _fake = Proc::spawn(&bin("fake-whatsapp"), &["--bind", &fake_bind], &[]);
-    let api_bind = format!("127.0.0.1:{}", free_port());
-    let mut api_env = env.clone();
-    api_env.push(("API_BIND", api_bind.clone()));
-    api_env.push(("API_RATE_LIMIT_PER_MINUTE", "0".into()));
-    let _api = Proc::spawn(&bin("waplify-api"), &["serve"], &api_env);
-    let client = Client::new(&format!("http://{api_bind}"));
-    wait_http(&client, "/health").await;
-    let mut worker_env = env.clone();
-    worker_env.push(("WHATSAPP_API_BASE_URL", format!("http://{fake_bind}")));
-    worker_env.push(("WORKER_METRICS_BIND", "off".into()));
+    let env = common_env(&tdb);
+    let (_fake, fake_bind) = start_fake(0);
+    let (_api, client) = start_api(&env).await;
+    let worker_env = worker_env(&env, &fake_bind);
     let _workers: Vec<Proc> = (0..workers)
         .map(|i| {
             let mut e = worker_env.clone();

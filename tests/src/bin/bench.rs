@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use serde_json::Value;
 use waplify_tests::bench_create::{Created, create};
+use waplify_tests::bench_stack::{Env, common_env, start_api, start_fake};
 use waplify_tests::client::{Client, wait_http};
-use waplify_tests::procs::{Proc, bin, free_port, vm_hwm_kib};
+use waplify_tests::procs::{Proc, bin, vm_hwm_kib};
 use waplify_tests::{TestDb, seed};
 
 #[derive(Parser)]
@@ -64,44 +65,14 @@ async fn main() {
     }
 }
 
-type Env = Vec<(&'static str, String)>;
-
 async fn run(args: &Args, latency_ms: u64) {
     let tdb = TestDb::new().await;
-    let prefix = waplify_tests::unique_prefix();
-    let redis = waplify_tests::redis_url();
     let s = seed(&tdb.db, 10 * args.recipients as i64, 10_000).await;
 
-    let fake_bind = format!("127.0.0.1:{}", free_port());
-    let _fake = Proc::spawn(
-        &bin("fake-whatsapp"),
-        &[
-            "--bind",
-            &fake_bind,
-            "--latency-ms",
-            &latency_ms.to_string(),
-        ],
-        &[],
-    );
-    let api_bind = format!("127.0.0.1:{}", free_port());
-    let env = vec![
-        ("DATABASE_URL", tdb.url.clone()),
-        ("REDIS_URL", redis.clone()),
-        (
-            "WAPLIFY_SECRET_KEY",
-            waplify_tests::keys::TEST_SECRET_KEY.to_owned(),
-        ),
-        ("WAPLIFY_QUEUE_PREFIX", prefix.clone()),
-        ("RUST_LOG", "warn".to_owned()),
-    ];
-    let mut api_env = env.clone();
-    api_env.push(("API_BIND", api_bind.clone()));
-    // The bench measures sending, not the per-key request limit.
-    api_env.push(("API_RATE_LIMIT_PER_MINUTE", "0".into()));
-    let _api = Proc::spawn(&bin("waplify-api"), &["serve"], &api_env);
-    let client = Client::new(&format!("http://{api_bind}"));
+    let (_fake, fake_bind) = start_fake(latency_ms);
+    let env = common_env(&tdb);
+    let (_api, client) = start_api(&env).await;
     let fake = Client::new(&format!("http://{fake_bind}"));
-    wait_http(&client, "/health").await;
     wait_http(&fake, "/_fake/counters").await;
 
     let created = create(&client, &s.api_key, args.recipients).await;
